@@ -37,6 +37,13 @@ static inline bool ovg_bytes_eq_str(struct ovg_bytes b, const char *s)
 	return b.len == n && (n == 0 || memcmp(b.p, s, n) == 0);
 }
 
+/* A peer's address as memberlist carries it: 4 or 16 raw bytes plus port. */
+struct ovg_addr {
+	uint8_t len;        /* 4 (IPv4) or 16 (IPv6); 0 = unset */
+	uint8_t ip[16];
+	uint16_t port;
+};
+
 /* Big-endian helpers. */
 static inline void ovg_put_be16(uint8_t *p, uint16_t v) { p[0] = v >> 8; p[1] = v; }
 static inline void ovg_put_be32(uint8_t *p, uint32_t v)
