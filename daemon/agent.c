@@ -12,7 +12,10 @@
 #include <unistd.h>
 
 #include "daemon/agent.h"
+#include "daemon/dataplane.h"
+#include "ovg/env.h"
 #include "ovg/frame.h"
+#include "ovg/state.h"
 #include "ovg/wire.h"
 
 #define SCRATCH_CAP (OVG_STREAM_MAX * 2 + 4096)
@@ -25,6 +28,16 @@ static uint64_t rng_sodium(void *ctx)
 	(void)ctx;
 	randombytes_buf(&v, sizeof(v));
 	return v;
+}
+
+/* serf-style tags {"ovg": "1"}: 0xff + msgpack fixmap */
+const uint8_t agent_meta[] = { 0xff, 0x81, 0xa3, 'o', 'v', 'g', 0xa1, '1' };
+const size_t agent_meta_len = sizeof(agent_meta);
+
+bool agent_member_is_ovg(const struct ovg_swim_member *m)
+{
+	return m->meta.len >= 6 && m->meta.p[0] == 0xff &&
+	       memmem(m->meta.p, m->meta.len, "\xa3ovg", 4) != NULL;
 }
 
 /* ---- persistence ---------------------------------------------------------- */
@@ -261,6 +274,11 @@ static int swim_send_packet(void *ctx, const struct ovg_addr *to, const uint8_t 
 	return 0;
 }
 
+int agent_send_udp(struct agent *a, const struct ovg_addr *to, const uint8_t *payload, size_t len)
+{
+	return swim_send_packet(a, to, payload, len, true);
+}
+
 static void note_decrypt_failure(struct agent *a, const struct ovg_addr *from, int rc)
 {
 	uint64_t now = ovg_now_ms();
@@ -309,7 +327,17 @@ static void on_udp(struct ev_loop *loop, ev_io *w, int revents)
 			log_debug("bad packet (%d bytes): %s", (int)r, strerror(-rc));
 			continue;
 		}
-		ovg_swim_handle_msgs(a->swim, &from, msgs, n, ovg_now_ms());
+		/* ovgossipd's own user messages go to the replicated state with
+		 * their sender; the rest (membership, serf's user messages) to swim */
+		size_t k = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (msgs[i].len > 1 && msgs[i].p[0] == OVG_MSG_USER && msgs[i].p[1] == OVG_ENV_MAGIC)
+				replica_receive(a, &from, msgs[i].p + 1, msgs[i].len - 1);
+			else
+				msgs[k++] = msgs[i];
+		}
+		if (k > 0)
+			ovg_swim_handle_msgs(a->swim, &from, msgs, k, ovg_now_ms());
 	}
 	save_incarnation(a);
 	reschedule(a);
@@ -317,7 +345,7 @@ static void on_udp(struct ev_loop *loop, ev_io *w, int revents)
 
 /* ---- TCP streams ---------------------------------------------------------- */
 
-enum stream_kind { STREAM_IN, STREAM_PUSH_PULL, STREAM_TCP_PING };
+enum stream_kind { STREAM_IN, STREAM_PUSH_PULL, STREAM_TCP_PING, STREAM_USER_OUT };
 
 struct stream {
 	struct agent *a;
@@ -420,6 +448,11 @@ static void handle_inbound(struct agent *a, struct conn *c, struct stream *st,
 			conn_close(c, -EBADMSG);
 			return;
 		}
+		if (len > pos && msg[pos] == OVG_ENV_MAGIC) {
+			replica_receive(a, NULL, msg + pos, len - pos);
+			conn_close(c, 0);
+			return;
+		}
 		uint8_t *u = malloc(len - pos + 1);
 		if (u) {
 			u[0] = OVG_MSG_USER;
@@ -475,7 +508,9 @@ static void stream_frame(struct conn *c, const uint8_t *frame, size_t len)
 			handle_inbound(a, c, st, plain.p, plain.len);
 			return;
 		}
+		a->pp_peer = &st->to;
 		rc = ovg_swim_push_pull_merge(a->swim, plain.p, plain.len, ovg_now_ms(), NULL);
+		a->pp_peer = NULL;
 		if (rc < 0)
 			log_warnx("push-pull reply from %s refused: %s", peer, strerror(-rc));
 		else
@@ -483,6 +518,9 @@ static void stream_frame(struct conn *c, const uint8_t *frame, size_t len)
 		conn_close(c, rc);
 		break;
 	}
+	case STREAM_USER_OUT:
+		conn_close(c, -EBADMSG);   /* nothing is expected back */
+		break;
 	case STREAM_TCP_PING: {
 		struct ovg_msg m;
 		bool ok = ovg_wire_decode(plain.p, plain.len, &m) == 0 && m.type == OVG_MSG_ACK &&
@@ -502,6 +540,8 @@ static void stream_connected(struct conn *c)
 	if (st->out) {
 		if (agent_stream_send(st->a, c, st->out, st->out_len) < 0)
 			conn_close(c, -EIO);
+		else if (st->kind == STREAM_USER_OUT)
+			conn_close_after_write(c);
 		free(st->out);
 		st->out = NULL;
 	}
@@ -596,6 +636,30 @@ static void swim_push_pull(void *ctx, const struct ovg_addr *to, const char *nod
 	st->jr = a->cur_join;
 }
 
+/* A memberlist TCP user message: 08 | {UserMsgLen} | msg. */
+int agent_send_user_tcp(struct agent *a, const struct ovg_addr *to, const uint8_t *msg, size_t len)
+{
+	struct ovg_user_header h = { .user_msg_len = (int64_t)len };
+	struct stream *st = NULL;
+	struct conn *c;
+	size_t hl = 0;
+	uint8_t *out = malloc(len + 16);
+
+	if (!out)
+		return -ENOMEM;
+	out[0] = OVG_MSG_USER;
+	if (ovg_wire_encode_user_header(&h, out + 1, 15, &hl) < 0) {
+		free(out);
+		return -EINVAL;
+	}
+	memcpy(out + 1 + hl, msg, len);
+	c = stream_open(a, to, STREAM_USER_OUT, out, 1 + hl + len, AGENT_STREAM_TIMEOUT_S, &st);
+	if (!c)
+		return -errno;
+	st->done = true;
+	return 0;
+}
+
 static void swim_tcp_ping(void *ctx, const struct ovg_addr *to, const char *node, uint32_t seq,
 			  const uint8_t *ping, size_t ping_len, uint64_t deadline_ms)
 {
@@ -661,7 +725,7 @@ static void swim_event(void *ctx, enum ovg_swim_event ev, const struct ovg_swim_
 	struct agent *a = ctx;
 	char addr[80];
 
-	if (m->is_self)
+	if (m->is_self || !a->swim)
 		return;
 	ovg_addr_format(&m->addr, addr, sizeof(addr));
 	if (ev == OVG_SWIM_EV_UPDATE || ev == OVG_SWIM_EV_REAP)
@@ -670,6 +734,7 @@ static void swim_event(void *ctx, enum ovg_swim_event ev, const struct ovg_swim_
 		log_info("member %s %s (%s, incarnation %u)", m->name, ev_name(ev), addr, m->incarnation);
 	if (ev == OVG_SWIM_EV_JOIN)
 		a->peers_dirty = true;
+	replica_member_event(a, ev, m);
 }
 
 static void swim_log(void *ctx, enum ovg_swim_log level, const char *msg)
@@ -730,7 +795,7 @@ static void on_leave_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		finish_leave(a);
 }
 
-void agent_begin_leave(struct agent *a, struct ctl_conn *waiter)
+void agent_begin_leave(struct agent *a, struct ctl_conn *waiter, bool depart)
 {
 	if (a->leaving) {
 		if (waiter)
@@ -739,8 +804,15 @@ void agent_begin_leave(struct agent *a, struct ctl_conn *waiter)
 	}
 	a->leaving = true;
 	a->leave_waiter = waiter;
-	log_info("leaving the cluster");
+	log_info("leaving the cluster%s", depart ? " for good: detaching local endpoints, handing on address blocks" : "");
 	save_peers(a);
+	if (depart) {
+		char err[OVG_ERRBUF];
+		if (ovg_state_leave(a->state, ovg_now_ms(), err, sizeof(err)) < 0)
+			log_warnx("leave: %s", err);
+		replica_after(a);
+		dataplane_depart(a);
+	}
 	ovg_swim_leave(a->swim, ovg_now_ms());
 	/* bounded: the leave is gossiped for a few rounds, then we go anyway */
 	a->leave_deadline_ms = ovg_now_ms() + 3000;
@@ -761,7 +833,8 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 		ev_break(a->loop, EVBREAK_ALL);
 		return;
 	}
-	agent_begin_leave(a, NULL);
+	/* a stop (or restart) leaves the membership but keeps endpoints */
+	agent_begin_leave(a, NULL, false);
 }
 
 /* ---- options -------------------------------------------------------------- */
@@ -952,6 +1025,8 @@ int agent_main(int argc, char **argv)
 		.tcp_ping = swim_tcp_ping,
 		.push_pull = swim_push_pull,
 		.event = swim_event,
+		.local_state = replica_local_state,
+		.merge_state = replica_merge_state,
 		.log = swim_log,
 	};
 	struct ovg_addr joins[AGENT_JOIN_MAX + AGENT_PEERS_MAX];
@@ -1002,10 +1077,16 @@ int agent_main(int argc, char **argv)
 		goto fail;
 
 	a->rng.next = rng_sodium;
+	if (dataplane_init(a, err, sizeof(err)) < 0)
+		goto fail;
+	if (replica_init(a, err, sizeof(err)) < 0)
+		goto fail;
 	a->saved_incarnation = load_incarnation(a);
 	ovg_swim_config_default(&sc);
 	sc.name = a->cfg.name;
 	sc.addr = a->cfg.advertise;
+	sc.meta = agent_meta;
+	sc.meta_len = agent_meta_len;
 	sc.incarnation = a->saved_incarnation;
 	a->swim = ovg_swim_create(&sc, &io, &a->rng, ovg_now_ms());
 	if (!a->swim) {
@@ -1044,6 +1125,8 @@ int agent_main(int argc, char **argv)
 			 a->keyring.n ? "encrypted" : "UNENCRYPTED", ovg_swim_incarnation(a->swim),
 			 a->cfg.socket_path);
 	}
+	replica_start(a);
+	dataplane_start(a);
 	/* join --join peers and the peers known from before a restart */
 	njoins = 0;
 	for (size_t i = 0; i < a->cfg.njoins; i++)
@@ -1063,6 +1146,8 @@ int agent_main(int argc, char **argv)
 fail:
 	fprintf(stderr, "ovgossipd: %s\n", err);
 out:
+	dataplane_free(a);
+	replica_free(a);
 	ovg_swim_destroy(a->swim);
 	if (a->udp_fd >= 0)
 		close(a->udp_fd);

@@ -13,6 +13,9 @@
 #include "ovg/crypt.h"
 #include "ovg/swim.h"
 
+struct ovg_state;
+struct dataplane;
+
 #define AGENT_JOIN_MAX      32
 #define AGENT_PEERS_MAX     64     /* known peers persisted for rejoin */
 #define AGENT_CONNS_MAX     256    /* concurrent TCP streams */
@@ -58,7 +61,35 @@ struct agent {
 	size_t scratch_cap;
 	uint64_t bad_packets, decrypt_failures;
 	uint64_t last_decrypt_log_ms;
+	/* replicated state (daemon/replica.c) */
+	struct ovg_state *state;
+	ev_timer digest_timer;
+	const struct ovg_addr *pp_peer;   /* gossip address of the push-pull peer we dialed */
+	uint64_t state_bytes_out, state_msgs_out;
+	/* kernel side (daemon/dataplane.c) */
+	struct dataplane *dp;
 };
+
+/* ovgossipd nodes carry this serf-style tag in their memberlist meta
+ * (0xff + msgpack map), so state traffic goes only to them, never to serf. */
+extern const uint8_t agent_meta[];
+extern const size_t agent_meta_len;
+bool agent_member_is_ovg(const struct ovg_swim_member *m);
+int agent_send_udp(struct agent *a, const struct ovg_addr *to, const uint8_t *payload, size_t len);
+/* A memberlist TCP user message (08 | {UserMsgLen} | msg) on its own connection. */
+int agent_send_user_tcp(struct agent *a, const struct ovg_addr *to, const uint8_t *msg, size_t len);
+
+/* Replicated state glue (daemon/replica.c). */
+int replica_init(struct agent *a, char *err, size_t errlen);
+void replica_free(struct agent *a);
+void replica_start(struct agent *a);
+/* After every state call: save (before anything is sent), then push. */
+void replica_after(struct agent *a);
+void replica_receive(struct agent *a, const struct ovg_addr *from, const uint8_t *msg, size_t len);
+int replica_local_state(void *ctx, bool join, uint8_t **buf, size_t *len);
+void replica_merge_state(void *ctx, const uint8_t *buf, size_t len, bool join, uint64_t now_ms);
+void replica_member_event(struct agent *a, enum ovg_swim_event ev, const struct ovg_swim_member *m);
+bool replica_node_alive(void *ctx, const char *node);
 
 int agent_main(int argc, char **argv);
 
@@ -89,6 +120,6 @@ void cmd_dispatch(struct agent *a, struct ctl_conn *c, int argc, char **argv);
 /* Completes join requests when their push-pulls end. */
 void join_req_done(struct agent *a, struct join_req *j, const struct ovg_addr *to, int err,
 		   const char *why);
-void agent_begin_leave(struct agent *a, struct ctl_conn *waiter);
+void agent_begin_leave(struct agent *a, struct ctl_conn *waiter, bool depart);
 
 #endif

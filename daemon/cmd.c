@@ -252,7 +252,7 @@ static void cmd_leave(struct agent *a, struct ctl_conn *c, int argc, char **argv
 		ctl_replyf(c, 1, "ovgossipd: leave takes no arguments\n");
 		return;
 	}
-	agent_begin_leave(a, c);
+	agent_begin_leave(a, c, true);
 }
 
 /* ---- keys ----------------------------------------------------------------- */
@@ -345,7 +345,12 @@ struct agent_cmd {
 	void (*fn)(struct agent *a, struct ctl_conn *c, int argc, char **argv);
 };
 
+void cmd_network(struct agent *a, struct ctl_conn *c, int argc, char **argv);
+void cmd_node(struct agent *a, struct ctl_conn *c, int argc, char **argv);
+
 static const struct agent_cmd agent_cmds[] = {
+	{ "network", cmd_network },
+	{ "node", cmd_node },
 	{ "members", cmd_members },
 	{ "join", cmd_join },
 	{ "leave", cmd_leave },
