@@ -516,9 +516,8 @@ static struct ovg_bytes rbytes(const struct ovg_rng *r, size_t max)
 
 static struct ovg_bytes raddr(const struct ovg_rng *r)
 {
-	struct ovg_bytes b = rbytes(r, 0);
-	b.len = ovg_rng_below(r, 2) ? 4 : 16;
-	return b;
+	size_t len = ovg_rng_below(r, 2) ? 4 : 16;
+	return ovg_bytes_make(pool + ovg_rng_below(r, sizeof(pool) - len + 1), len);
 }
 
 static uint32_t ru32(const struct ovg_rng *r)
