@@ -16,7 +16,7 @@ DEPS_PKGS := libsodium-dev libmsgpack-dev libev-dev libnl-3-dev libnl-route-3-de
              procps psmisc util-linux
 PKGS     := libnl-route-3.0 libsodium msgpack jansson
 
-WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers -Wno-format-truncation
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARN) -MMD -MP -Iinclude -I. -D_GNU_SOURCE -DOVG_VERSION='"$(VERSION)"'
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
