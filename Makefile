@@ -7,9 +7,9 @@
 #   bench/bench_*.c                  -> micro-benchmarks (make bench)
 
 CC       ?= cc
-BUILD    ?= build
+BUILD    ?= $(if $(SANITIZER),build-san,build)
 VERSION  := 0.1.0
-SANITIZER ?=
+
 
 DEPS_PKGS := libsodium-dev libmsgpack-dev libev-dev libnl-3-dev libnl-route-3-dev \
              libjansson-dev check pkg-config clang serf jq tcpdump iptables iproute2 \
