@@ -209,7 +209,7 @@ static void wrong_keyring(struct ovg_keyring *kr)
 	ck_assert_int_eq(ovg_keyring_install(kr, key), 0);
 }
 
-/* Go's compress/lzw writer (Go >= 1.17, as built into this serf) starts with a
+/* The compress/lzw writer of the Go this serf was built with starts with a
  * clear code; LZW is deterministic, so ours must give serf's bytes exactly. */
 static bool lzw_matches_serf(const uint8_t *ours, size_t ours_len, const uint8_t *serf,
 			     size_t serf_len)
