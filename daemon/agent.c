@@ -15,6 +15,8 @@
 #include "daemon/dataplane.h"
 #include "ovg/env.h"
 #include "ovg/frame.h"
+#include "ovg/mp.h"
+#include <time.h>
 #include "ovg/state.h"
 #include "ovg/wire.h"
 
@@ -795,6 +797,27 @@ static void on_leave_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		finish_leave(a);
 }
 
+/* Serf shows a member as "left" (not "failed") only if a serf leave intent
+ * (serf user message 0: {LTime, Node}) came with or before memberlist's
+ * dead-from-self. The Lamport time must beat what serf holds for us: wall
+ * seconds grow across our restarts. */
+static void broadcast_serf_leave_intent(struct agent *a)
+{
+	uint8_t buf[OVG_NAME_MAX + 64];
+	struct ovg_mp_writer w;
+	size_t len;
+
+	buf[0] = 0;   /* serf's messageLeaveType */
+	ovg_mp_writer_init(&w, buf + 1, sizeof(buf) - 1);
+	ovg_mp_write_map(&w, 2);
+	ovg_mp_write_cstr(&w, "LTime");
+	ovg_mp_write_uint(&w, (uint64_t)time(NULL));
+	ovg_mp_write_cstr(&w, "Node");
+	ovg_mp_write_cstr(&w, a->cfg.name);
+	if (ovg_mp_writer_finish(&w, &len) == 0)
+		ovg_swim_user_broadcast(a->swim, buf, len + 1, ovg_now_ms());
+}
+
 void agent_begin_leave(struct agent *a, struct ctl_conn *waiter, bool depart)
 {
 	if (a->leaving) {
@@ -813,6 +836,7 @@ void agent_begin_leave(struct agent *a, struct ctl_conn *waiter, bool depart)
 		replica_after(a);
 		dataplane_depart(a);
 	}
+	broadcast_serf_leave_intent(a);
 	ovg_swim_leave(a->swim, ovg_now_ms());
 	/* bounded: the leave is gossiped for a few rounds, then we go anyway */
 	a->leave_deadline_ms = ovg_now_ms() + 3000;
