@@ -515,8 +515,11 @@ static void stream_frame(struct conn *c, const uint8_t *frame, size_t len)
 		a->pp_peer = NULL;
 		if (rc < 0)
 			log_warnx("push-pull reply from %s refused: %s", peer, strerror(-rc));
-		else
+		else {
 			st->done = true;
+			if (st->join)
+				dataplane_joined(a);
+		}
 		conn_close(c, rc);
 		break;
 	}
@@ -1150,12 +1153,12 @@ int agent_main(int argc, char **argv)
 			 a->cfg.socket_path);
 	}
 	replica_start(a);
-	dataplane_start(a);
 	/* join --join peers and the peers known from before a restart */
 	njoins = 0;
 	for (size_t i = 0; i < a->cfg.njoins; i++)
 		joins[njoins++] = a->cfg.joins[i];
 	njoins += load_peers(a, joins + njoins, AGENT_PEERS_MAX);
+	dataplane_start(a, njoins > 0);
 	if (njoins > 0)
 		ovg_swim_join(a->swim, joins, njoins, ovg_now_ms());
 	reschedule(a);
