@@ -392,3 +392,24 @@ int ovg_state_ipam_next(struct ovg_state *st, uint64_t now_ms, char node[OVG_STA
 	}
 	return 0;
 }
+
+int ovg_state_block_foreach(const struct ovg_state *st, const uint8_t net_id[16],
+			    int (*cb)(void *ctx, const struct ovg_state_block *b), void *ctx)
+{
+	struct net *n = net_find(st, net_id);
+	int rc = 0;
+	if (!net_usable(n))
+		return -ENOENT;
+	for (uint32_t b = 0; b < n->nblocks && rc == 0; b++) {
+		struct ovg_state_block v = { .index = b, .first = n->def->subnet + b * n->bsize, .size = n->bsize };
+		uint32_t owner = ipam_block_owner(n, b, &v.gen);
+		const struct owner *o = owner_get(st, owner);
+		snprintf(v.owner, sizeof(v.owner), "%s", o->name);
+		v.owner_instance = o->inst;
+		v.local = owner == st->self;
+		for (uint32_t i = 0; i < n->bsize; i++)
+			v.used += addr_user(st, n, v.first + i) != NULL;
+		rc = cb(ctx, &v);
+	}
+	return rc;
+}

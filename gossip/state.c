@@ -1099,6 +1099,8 @@ uint64_t ovg_state_hash(const struct ovg_state *st)
 	qsort_r(idx, st->nowners, sizeof(*idx), owner_sort_cmp, (void *)st);
 	for (uint32_t i = 0; i < st->nowners; i++) {
 		const struct owner *o = owner_get(st, idx[i]);
+		if (!owner_visible(o))
+			continue;
 		h = hash_bytes(h, o->name, strlen(o->name) + 1);
 		h = hash_u64(h, o->inst);
 		h = hash_u64(h, o->wm);

@@ -128,6 +128,12 @@ struct owner *owner_get(const struct ovg_state *st, uint32_t idx);
 uint32_t owner_find(const struct ovg_state *st, const char *name, size_t len, uint64_t inst);
 int owner_intern(struct ovg_state *st, const char *name, size_t len, uint64_t inst, uint32_t *idx);
 bool owner_removed(const struct ovg_state *st, uint32_t idx);
+/* Known only by name (no records, no watermark, not removed): left out of
+ * digests and hashes, so garbage naming instances leaves no trace there. */
+static inline bool owner_visible(const struct owner *o)
+{
+	return o->wm || o->head || o->rm_count;
+}
 int owner_cmp(const struct ovg_state *st, uint32_t a, uint32_t b);
 struct net *net_find(const struct ovg_state *st, const uint8_t id[16]);
 int net_intern(struct ovg_state *st, const uint8_t id[16], struct net **out);

@@ -6,7 +6,7 @@
  * The first section holds all our own records (0, version]. Further sections
  * hold other instances' records a restart needs before anti-entropy catches
  * up (definitions of networks we have endpoints or blocks in, the transfers
- * that gave us blocks) with from = UINT64_MAX, so loading them never claims a
+ * that gave us blocks, every network tombstone and node removal) with from = UINT64_MAX, so loading them never claims a
  * watermark for their writers.
  */
 #include "gossip/state_int.h"
@@ -26,7 +26,12 @@ static bool keep_foreign(const struct ovg_state *st, const struct rec *r)
 {
 	struct net *n = r->net;
 	uint32_t gen;
-	if (r->owner == st->self || !net_usable(n))
+	if (r->owner == st->self)
+		return false;
+	/* tombstones, so a restart never shows what was deleted or removed */
+	if (r->kind == OVG_REC_NETDEL || r->kind == OVG_REC_NODERM)
+		return true;
+	if (!net_usable(n))
 		return false;
 	if (r->kind == OVG_REC_NET)
 		return r == n->def && (ipam_blocks_of(n, st->self) > 0 || n->neps > 0);

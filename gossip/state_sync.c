@@ -35,14 +35,16 @@ int ovg_state_digest_encode(const struct ovg_state *st, uint8_t kind, uint8_t *b
 	idx = malloc((st->nowners + 1) * sizeof(*idx));
 	if (!idx)
 		return -ENOMEM;
+	uint32_t n = 0;
 	for (uint32_t i = 0; i < st->nowners; i++)
-		idx[i] = i;
+		if (owner_visible(owner_get(st, i)))
+			idx[n++] = i;
 	/* sorted, so equal states give equal bytes */
-	qsort_r(idx, st->nowners, sizeof(*idx), owner_idx_cmp, (void *)st);
+	qsort_r(idx, n, sizeof(*idx), owner_idx_cmp, (void *)st);
 	ovg_mp_writer_init(&w, buf, cap);
 	put_env(&w, kind);
-	ovg_mp_write_array(&w, st->nowners);
-	for (uint32_t i = 0; i < st->nowners; i++) {
+	ovg_mp_write_array(&w, n);
+	for (uint32_t i = 0; i < n; i++) {
 		const struct owner *o = owner_get(st, idx[i]);
 		ovg_mp_write_array(&w, 3);
 		ovg_mp_write_cstr(&w, o->name);

@@ -215,6 +215,21 @@ int ovg_state_net_get(const struct ovg_state *st, const uint8_t id[16], struct o
 int ovg_state_ep_foreach(const struct ovg_state *st, const uint8_t net_id[16], bool all,
 			 int (*cb)(void *ctx, const struct ovg_state_ep *ep), void *ctx);
 
+/* IPAM blocks of one network in address order (for inspect and tests).
+ * -ENOENT unknown or deleted network; else 0 or cb's nonzero return. */
+struct ovg_state_block {
+	uint32_t index;
+	uint32_t first;                            /* first address, host order */
+	uint32_t size;                             /* addresses */
+	uint32_t gen;                              /* transfers so far */
+	char owner[OVG_STATE_NAME_MAX + 1];
+	uint64_t owner_instance;
+	bool local;                                /* owned by this node */
+	uint32_t used;                             /* live endpoints in it */
+};
+int ovg_state_block_foreach(const struct ovg_state *st, const uint8_t net_id[16],
+			    int (*cb)(void *ctx, const struct ovg_state_block *b), void *ctx);
+
 struct ovg_state_stats {
 	uint64_t instance;          /* ours */
 	uint64_t version;           /* our version counter */
