@@ -48,6 +48,7 @@ struct member {
 	uint32_t inc;
 	uint8_t state;
 	uint8_t vsn[OVG_VSN_LEN];
+	bool vsn_known;                /* an alive carried Vsn (else zeros, sent as absent) */
 	uint64_t state_change_ms;
 	uint8_t *meta;
 	size_t meta_len;
@@ -546,7 +547,7 @@ static int enc_alive_member(const struct member *mb, uint8_t *buf, size_t cap, s
 	m.u.alive.port = mb->addr.port;
 	m.u.alive.meta = ovg_bytes_make(mb->meta, mb->meta_len);
 	memcpy(m.u.alive.vsn, mb->vsn, OVG_VSN_LEN);
-	m.u.alive.vsn_len = OVG_VSN_LEN;
+	m.u.alive.vsn_len = mb->vsn_known ? OVG_VSN_LEN : 0;
 	return ovg_wire_encode(&m, buf, cap, len);
 }
 
@@ -806,8 +807,10 @@ static void alive_node(struct ovg_swim *s, const struct ovg_alive *a, bool boots
 			return;
 		}
 		is_new = true;
-		if (a->vsn_len >= OVG_VSN_LEN)
+		if (a->vsn_len >= OVG_VSN_LEN) {
 			memcpy(m->vsn, a->vsn, OVG_VSN_LEN);
+			m->vsn_known = true;
+		}
 	} else if (!addr_eq(&m->addr, &addr)) {
 		bool reclaim = m->state == OVG_STATE_LEFT ||
 			       (m->state == OVG_STATE_DEAD &&
@@ -845,8 +848,10 @@ static void alive_node(struct ovg_swim *s, const struct ovg_alive *a, bool boots
 		       (m->meta_len && memcmp(a->meta.p, m->meta, m->meta_len) != 0);
 	if (meta_changed && set_meta_bytes(m, a->meta.p, a->meta.len) < 0)
 		return;
-	if (a->vsn_len >= OVG_VSN_LEN)
+	if (a->vsn_len >= OVG_VSN_LEN) {
 		memcpy(m->vsn, a->vsn, OVG_VSN_LEN);
+		m->vsn_known = true;
+	}
 	m->inc = a->incarnation;
 	m->addr = addr;
 	set_state(s, m, OVG_STATE_ALIVE, now);
@@ -1143,7 +1148,8 @@ static void run_probe(struct ovg_swim *s, uint64_t now)
 		probe_go_indirect(s, now);
 	if (p->phase == PROBE_INDIRECT && now >= p->t_end_ms)
 		probe_fail(s, now);
-	if (p->phase == PROBE_IDLE && !s->left && now >= s->next_probe_ms)
+	if (p->phase == PROBE_IDLE && !s->left && !s->cfg.disable_probes &&
+	    now >= s->next_probe_ms)
 		probe_start(s, now);
 }
 
@@ -1331,6 +1337,7 @@ struct ovg_swim *ovg_swim_create(const struct ovg_swim_config *cfg,
 	if (!s->self || set_meta_bytes(s->self, cfg->meta, cfg->meta_len) < 0)
 		goto nomem_free;
 	memcpy(s->self->vsn, cfg->vsn, OVG_VSN_LEN);
+	s->self->vsn_known = true;
 	s->self->inc = cfg->incarnation;
 
 	/* setAlive: we are alive at the next incarnation */
@@ -1622,7 +1629,7 @@ uint64_t ovg_swim_next_deadline_ms(const struct ovg_swim *s)
 		t = OVG_MIN(t, p->t_timeout_ms);
 	else if (p->phase == PROBE_INDIRECT)
 		t = OVG_MIN(t, p->t_end_ms);
-	else if (!s->left)
+	else if (!s->left && !s->cfg.disable_probes)
 		t = OVG_MIN(t, s->next_probe_ms);
 	if (s->cfg.gossip_interval_ms)
 		t = OVG_MIN(t, s->next_gossip_ms);
@@ -1801,7 +1808,7 @@ int ovg_swim_push_pull_build(struct ovg_swim *s, bool join, uint8_t **out, size_
 		pn.incarnation = m->inc;
 		pn.state = m->state;
 		memcpy(pn.vsn, m->vsn, OVG_VSN_LEN);
-		pn.vsn_len = OVG_VSN_LEN;
+		pn.vsn_len = m->vsn_known ? OVG_VSN_LEN : 0;
 		rc = GB_ENCODE(&b, ovg_wire_encode_push_node, &pn);
 		if (rc < 0)
 			goto fail;

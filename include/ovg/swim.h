@@ -179,6 +179,8 @@ struct ovg_swim_config {
 	uint32_t suspicion_max_mult;     /* 6 */
 	uint32_t awareness_max;          /* 8 */
 	bool disable_tcp_pings;          /* false */
+	bool disable_probes;             /* false; tests and simulations only (timeouts
+					  * still derive from probe_interval_ms) */
 
 	/* Bounds. */
 	uint32_t bcast_queue_max;        /* 4096 queued broadcasts, oldest/most sent dropped */
