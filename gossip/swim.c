@@ -765,7 +765,27 @@ static void leave_call(struct ovg_swim *s, uint64_t now)
 /* ---- state transitions (memberlist state.go) ---------------------------- */
 
 static void dead_node(struct ovg_swim *s, uint32_t inc, struct ovg_bytes node,
-		      struct ovg_bytes from, uint64_t now);
+		      struct ovg_bytes from, const struct ovg_addr *src, uint64_t now);
+
+/* A peer told us stale news: a suspect or dead message about a member we know
+ * alive at a newer incarnation (often ourselves, after a refutation). That
+ * peer missed the refutation, which gossip delivers to each member only with
+ * high probability; answer it directly with the newer alive so its suspicion
+ * timer cannot fire on old news. Costs one packet per stale message, and the
+ * peer stops spreading the stale news once it has the alive. */
+static void correct_stale(struct ovg_swim *s, const struct member *m,
+			  const struct ovg_addr *src)
+{
+	uint8_t buf[MSG_BUF];
+	size_t len;
+
+	if (!src || m->state != OVG_STATE_ALIVE || (m == s->self && s->left))
+		return;
+	if (enc_alive_member(m, buf, sizeof(buf), &len) == 0) {
+		s->st.corrections++;
+		send_one(s, src, false, buf, len);
+	}
+}
 
 static void refute(struct ovg_swim *s, uint32_t accused)
 {
@@ -867,15 +887,19 @@ bad:
 }
 
 static void suspect_node(struct ovg_swim *s, uint32_t inc, struct ovg_bytes node,
-			 struct ovg_bytes from, uint64_t now)
+			 struct ovg_bytes from, const struct ovg_addr *src, uint64_t now)
 {
 	struct member *m = lookup_b(s, node);
 	struct suspicion *sp;
 	uint32_t k;
 	size_t n;
 
-	if (!m || inc < m->inc)
+	if (!m)
 		return;
+	if (inc < m->inc) {
+		correct_stale(s, m, src);
+		return;
+	}
 	if (m->susp) {
 		if (suspicion_confirm(s, m, from))
 			queue_susdead(s, m, OVG_MSG_SUSPECT, inc, from, false);
@@ -921,13 +945,17 @@ static void suspect_node(struct ovg_swim *s, uint32_t inc, struct ovg_bytes node
 }
 
 static void dead_node(struct ovg_swim *s, uint32_t inc, struct ovg_bytes node,
-		      struct ovg_bytes from, uint64_t now)
+		      struct ovg_bytes from, const struct ovg_addr *src, uint64_t now)
 {
 	struct member *m = lookup_b(s, node);
 	bool left;
 
-	if (!m || inc < m->inc)
+	if (!m)
 		return;
+	if (inc < m->inc) {
+		correct_stale(s, m, src);
+		return;
+	}
 	suspicion_clear(s, m);
 	if (dead_or_left(m))
 		return;
@@ -964,7 +992,7 @@ static void run_suspicions(struct ovg_swim *s, uint64_t now)
 		     m->name, nconf);
 		s->st.deaths_declared++;
 		dead_node(s, m->inc, ovg_bytes_make(m->name, m->name_len),
-			  ovg_bytes_make(s->self->name, s->self->name_len), now);
+			  ovg_bytes_make(s->self->name, s->self->name_len), NULL, now);
 	}
 }
 
@@ -1111,7 +1139,7 @@ static void probe_fail(struct ovg_swim *s, uint64_t now)
 	s->st.probes_failed++;
 	slog(s, OVG_SWIM_LOG_INFO, "swim: suspect %s has failed, no acks received", p->name);
 	suspect_node(s, p->inc, ovg_bytes_make(p->name, p->name_len),
-		     ovg_bytes_make(s->self->name, s->self->name_len), now);
+		     ovg_bytes_make(s->self->name, s->self->name_len), NULL, now);
 }
 
 static void probe_start(struct ovg_swim *s, uint64_t now)
@@ -1251,8 +1279,8 @@ void ovg_swim_config_default(struct ovg_swim_config *cfg)
 
 	memset(cfg, 0, sizeof(*cfg));
 	memcpy(cfg->vsn, vsn, sizeof(vsn));
-	cfg->probe_interval_ms = 400;
-	cfg->probe_timeout_ms = 200;
+	cfg->probe_interval_ms = 300;
+	cfg->probe_timeout_ms = 150;
 	cfg->gossip_interval_ms = 100;
 	cfg->push_pull_interval_ms = 30000;
 	cfg->gossip_to_the_dead_ms = 30000;
@@ -1523,7 +1551,7 @@ static int handle_one(struct ovg_swim *s, const struct ovg_addr *from, const uin
 		if (m.u.suspect.from.len > OVG_NAME_MAX)
 			goto bad;
 		suspect_node(s, m.u.suspect.incarnation, m.u.suspect.node, m.u.suspect.from,
-			     now);
+			     from, now);
 		return 0;
 	case OVG_MSG_ALIVE:
 		alive_node(s, &m.u.alive, false, now);
@@ -1531,7 +1559,8 @@ static int handle_one(struct ovg_swim *s, const struct ovg_addr *from, const uin
 	case OVG_MSG_DEAD:
 		if (m.u.suspect.from.len > OVG_NAME_MAX)
 			goto bad;
-		dead_node(s, m.u.suspect.incarnation, m.u.suspect.node, m.u.suspect.from, now);
+		dead_node(s, m.u.suspect.incarnation, m.u.suspect.node, m.u.suspect.from, from,
+			  now);
 		return 0;
 	case OVG_MSG_ERR:
 		return 0;
@@ -1667,7 +1696,7 @@ int ovg_swim_leave(struct ovg_swim *s, uint64_t now_ms)
 	enter(s, now_ms);
 	s->left = true;
 	s->probe.phase = PROBE_IDLE;
-	dead_node(s, s->self->inc, me, me, now_ms);
+	dead_node(s, s->self->inc, me, me, NULL, now_ms);
 	if (s->n_live == 0)          /* nobody alive to tell (self is LEFT now) */
 		s->leave_done = true;
 	leave_call(s, now_ms);
@@ -1889,11 +1918,11 @@ static void merge_nodes(struct ovg_swim *s, const struct ovg_push_node *r, size_
 			alive_node(s, &a, false, now);
 			break;
 		case OVG_STATE_LEFT:
-			dead_node(s, r[i].incarnation, r[i].name, r[i].name, now);
+			dead_node(s, r[i].incarnation, r[i].name, r[i].name, NULL, now);
 			break;
 		case OVG_STATE_DEAD:     /* a peer's "dead" is only a suspicion here */
 		case OVG_STATE_SUSPECT:
-			suspect_node(s, r[i].incarnation, r[i].name, me, now);
+			suspect_node(s, r[i].incarnation, r[i].name, me, NULL, now);
 			break;
 		default:
 			break;

@@ -199,6 +199,7 @@ struct ovg_swim_stats {
 	uint64_t indirect_probes;        /* probes that went indirect */
 	uint64_t tcp_pings;
 	uint64_t refutes;
+	uint64_t corrections;            /* newer alive sent back to a stale accuser */
 	uint64_t suspects_started;       /* members we moved to suspect */
 	uint64_t deaths_declared;        /* suspicion timeouts that fired here */
 	uint64_t bcast_queued;

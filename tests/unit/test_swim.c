@@ -316,6 +316,8 @@ static void check_timeout_after(uint32_t c, uint64_t expected)
 	cfg.disable_probes = true;
 	cfg.gossip_interval_ms = 0;
 	cfg.suspicion_mult = 6;
+	cfg.probe_interval_ms = 400;
+	cfg.probe_timeout_ms = 200;
 	s = lone(&r, &cfg, 0);
 	for (int i = 0; i < 9; i++) {
 		snprintf(name, sizeof(name), "%c", 'b' + i);
@@ -363,6 +365,8 @@ START_TEST(few_members_means_no_confirmations_are_awaited)
 	ovg_swim_config_default(&cfg);
 	cfg.disable_probes = true;
 	cfg.suspicion_mult = 6;
+	cfg.probe_interval_ms = 400;
+	cfg.probe_timeout_ms = 200;
 	s = lone(&r, &cfg, 0);
 	feed_alive(s, "b", 10, 1, 0);
 	feed_alive(s, "c", 11, 1, 0);

@@ -317,6 +317,10 @@ static void net_join(struct net *n, int i, int seed)
 	ck_assert_int_eq(ovg_swim_join(n->nodes[i].s, &n->nodes[seed].addr, 1, n->now), 0);
 }
 
+/* Optional observer of every delivered message (debugging aid). */
+static void (*net_trace)(struct net *n, int to, const struct ovg_addr *from,
+			 const struct ovg_bytes *m);
+
 static void net_deliver(struct net *n, struct net_ev *e)
 {
 	struct net_node *nd = &n->nodes[e->to];
@@ -335,6 +339,9 @@ static void net_deliver(struct net *n, struct net_ev *e)
 		sc.cap = sizeof(scratch);
 		ck_assert_int_eq(ovg_packet_open(&kr, e->data, e->len, &sc, msgs,
 						 OVG_PACKET_MSGS_MAX, &nm), 0);
+		if (net_trace)
+			for (size_t k = 0; k < nm; k++)
+				net_trace(n, e->to, &e->from, &msgs[k]);
 		ck_assert_int_eq(ovg_swim_handle_msgs(nd->s, &e->from, msgs, nm, n->now), 0);
 		break;
 	case NET_TCP_RESULT:
