@@ -11,9 +11,10 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=../../simulations/lib.sh
 . "$REPO/simulations/lib.sh"
 
-# Bounds (seconds). Repair is driven by netlink notifications (measured ~10-20 ms); the
+# Bounds (seconds). Repair is driven by netlink notifications (~10-20 ms on an idle
+# machine; the full repair timer runs every 10 s, so 2 s still tells them apart); the
 # failure bound is the DESIGN target for detecting a dead node (~3 s).
-REPAIR_BOUND=${REPAIR_BOUND:-1}
+REPAIR_BOUND=${REPAIR_BOUND:-2}
 FAIL_BOUND=${FAIL_BOUND:-3}
 PROPAGATE_BOUND=${PROPAGATE_BOUND:-3}
 # Debug logs let us check that a restarted agent makes no kernel change.
@@ -225,6 +226,8 @@ snapshot() { # everything an agent touching the kernel would change on h1
 	neighs "$SB1"
 }
 before=$(snapshot)
+[[ $before =~ sb\ [0-9]+ && $before == *"veth vh"*=[0-9]* && $before == *"$MAC2 $A2 permanent"* ]] ||
+	fail "kernel snapshot incomplete: $before"
 PING_COUNT=600
 sim_exec c1 ping -n -q -i 0.01 -W 1 -c "$PING_COUNT" "$IP2" >"$TMP/ping" 2>&1 &
 PING_PID=$!
@@ -257,10 +260,14 @@ ok "kill -9 + restart of h1's agent (${dr} ms) under ping -i 0.01: $rx/$tx repli
 
 # ---- failure bound ---------------------------------------------------------------------
 
+# A light poll (one fork pair) so the measurement costs little on a loaded machine; the
+# exact tables are checked right after.
+neigh_gone() { ! nsenter --net="$SB1" ip neigh show dev vxlan0 | grep -q PERMANENT; }
 t=$(sim_now_ms)
 sim_agent_kill h2 >/dev/null || fail "kill -9 h2's agent"
-sim_wait_until "$FAIL_BOUND" tables_are "$SB1" "" || { show_tables "$SB1" ""; fail "killed h2's endpoint still in h1's kernel after ${FAIL_BOUND}s"; }
+sim_wait_until "$FAIL_BOUND" neigh_gone || { show_tables "$SB1" ""; fail "killed h2's endpoint still in h1's kernel after ${FAIL_BOUND}s"; }
 df=$(elapsed "$t")
+sim_wait_until 1 tables_are "$SB1" "" || { show_tables "$SB1" ""; fail "killed h2's FDB entry stays on h1"; }
 t=$(sim_now_ms)
 sim_agent_start h2 >/dev/null || fail "restart h2's agent"
 sim_wait_until "$FAIL_BOUND" tables_are "$SB1" "$R1" || { show_tables "$SB1" "$R1"; fail "restarted h2's endpoint not back in h1's kernel within ${FAIL_BOUND}s"; }
