@@ -295,12 +295,16 @@ dd=$(elapsed "$t")
 [ "$(sim_ping_count c2 "$IP3" 2 0.1)" = 2 ] || fail "c2 -> c3 after c1's disconnect"
 ok "disconnect c1 ('$o'): gone from h2's kernel after ${dd} ms (incl. the CLI); c1 left with lo; sandbox stays for c3"
 
+vxsock() { [ -n "$(sim_exec h1 ss -Hnul 'sport = :4789')" ]; }
+vxsock || fail "no UDP 4789 socket in h1's namespace while the sandbox exists"
 ovg_ok h1 network disconnect "$NET" "$P-c3" >/dev/null
 [ ! -e "$SB1" ] || fail "sandbox $SB1 still there after the last local endpoint left"
 ! grep -q " $SB1 " /proc/self/mountinfo || fail "sandbox $SB1 still mounted"
 [ -z "$(sandbox_of h1 "$NET")" ] || fail "network inspect still shows a sandbox on h1"
 sim_wait_until "$PROPAGATE_BOUND" tables_are "$SB2" "" || { show_tables "$SB2" ""; fail "h2 still holds entries of h1's departed endpoints"; }
+# the namespace goes asynchronously once unmounted; vxlan0 and its socket with it
+sim_wait_until 5 eval '! vxsock' || fail "h1 still listens on UDP 4789 after its sandbox went"
 refuse "disconnect a namespace not on it" h1 network disconnect "$NET" "$P-c3"
-ok "last local endpoint gone: h1's sandbox unmounted and removed, inspect shows none; h2's vxlan0 is empty"
+ok "last local endpoint gone: h1's sandbox unmounted and removed (vxlan socket closed), inspect shows none; h2's vxlan0 is empty"
 
 echo "dataplane: all passed"
