@@ -174,7 +174,7 @@ run_cluster() {
 	wait_fast 10 seen_all "$ip" "$mac" "$va" "${files[@]}" || die "warm-up endpoint not seen on every host"
 
 	note "$H hosts: (a) $ATTACHES attaches on $A"
-	: >"$TMP/a-B-$H" ; : >"$TMP/a-all-$H" ; : >"$TMP/a-cli-$H"
+	: >"$TMP/a-B-$H" ; : >"$TMP/a-all-$H" ; : >"$TMP/a-cli-$H" ; : >"$TMP/a-spread-$H" ; : >"$TMP/a-pair-$H"
 	for ((i = 1; i <= ATTACHES; i++)); do
 		ip=$(ip_of "$i") mac=$(mac_of "$(ip_of "$i")")
 		t0=$EPOCHREALTIME
@@ -182,16 +182,21 @@ run_cluster() {
 		t1=$EPOCHREALTIME
 		wait_fast 10 seen_all "$ip" "$mac" "$va" "${files[@]}" || die "endpoint $ip not on every host within 10 s"
 		ms_between "$t0" "$t1" >>"$TMP/a-cli-$H"
-		last=0
+		last=0 first=
 		for f in "${files[@]}"; do
 			tn=$(first_ts "$f" "] $ip dev vxlan0 lladdr $mac PERMANENT") || die "no neighbour stamp"
 			tf=$(first_ts "$f" "] $va dev vxlan0 lladdr $mac PERMANENT") || die "no FDB stamp"
 			tl=$(awk -v a="$tn" -v b="$tf" 'BEGIN { printf "%.6f\n", (a > b ? a : b) }')
 			lat=$(ms_between "$t0" "$tl")
-			[ "$f" = "$TMP/mon-$H-$B" ] && echo "$lat" >>"$TMP/a-B-$H"
+			if [ "$f" = "$TMP/mon-$H-$B" ]; then
+				echo "$lat" >>"$TMP/a-B-$H"
+				ms_between "$(awk -v a="$tn" -v b="$tf" 'BEGIN { printf "%.6f\n", (a < b ? a : b) }')" "$tl" >>"$TMP/a-pair-$H"
+			fi
 			last=$(awk -v a="$last" -v b="$lat" 'BEGIN { print (b > a ? b : a) }')
+			first=$(awk -v a="${first:-$lat}" -v b="$lat" 'BEGIN { print (b < a ? b : a) }')
 		done
 		echo "$last" >>"$TMP/a-all-$H"
+		awk -v a="$first" -v b="$last" 'BEGIN { printf "%.3f\n", b - a }' >>"$TMP/a-spread-$H"
 	done
 
 	# (b) a container on B pings the address the next endpoint on A will get.
@@ -266,7 +271,11 @@ report() {
 		if [ "$H" -gt 2 ]; then
 			read -r n p50 p99 max < <(stats "$TMP/a-all-$H")
 			echo "| (a) ... on all $((H - 1)) other hosts (slowest) | $H | $n | $p50 | $p99 | $max | | | |"
+			read -r n p50 p99 max < <(stats "$TMP/a-spread-$H")
+			echo "| (a) slowest - fastest remote host | $H | $n | $p50 | $p99 | $max | | | |"
 		fi
+		read -r n p50 p99 max < <(stats "$TMP/a-pair-$H")
+		echo "| (a) on B: neighbour and FDB stamps apart | $H | $n | $p50 | $p99 | $max | | | |"
 		read -r n p50 p99 max < <(stats "$TMP/a-cli-$H")
 		echo "| \`network connect\` command (CLI wall time) | $H | $n | $p50 | $p99 | $max | | | |"
 	done
