@@ -26,7 +26,7 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=../simulations/lib.sh
 . "$REPO/simulations/lib.sh"
 
-ATTACHES=100 PINGS=30 DEFAULT_PINGS=10 HOSTS_LIST="2 20" STRICT=0 OUT= NICE=
+ATTACHES=100 PINGS=30 DEFAULT_PINGS=10 HOSTS_LIST="2 20" STRICT=0 OUT='' NICE=''
 ARGS=("$@")
 while [ $# -gt 0 ]; do
 	case $1 in
