@@ -246,6 +246,21 @@ stamps() { # HOST FILE VT
 		}' "$2"
 }
 
+# The ARP table is one for the whole machine: its dynamic entries (every namespace's, e.g.
+# n(n-1) underlay entries of an n-host simulation) are capped by gc_thresh3 (default
+# 1024); beyond it new neighbours fail with ENOBUFS and the agents' joins time out.
+arp_table_fulls() { # summed over CPUs (hex in the file)
+	local s=0 x
+	while read -r x; do s=$((s + 16#$x)); done < <(awk 'NR > 1 { print $NF }' /proc/net/stat/arp_cache 2>/dev/null)
+	echo "$s"
+}
+arp_full_check() {
+	local now
+	now=$(arp_table_fulls)
+	[ "$now" = "$1" ] && return 0
+	die "the machine-wide ARP table overflowed ($((now - $1)) times; net.ipv4.neigh.default.gc_thresh3 = $(sysctl -n net.ipv4.neigh.default.gc_thresh3)), so the underlay does not work: other namespaces hold too many neighbours. Wait for them to go, or raise gc_thresh1/2/3 (Docker uses 8192/49152/65536)."
+}
+
 A=h1
 declare -A RES
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -257,11 +272,15 @@ run_cluster() {
 	note "cluster of $H hosts: up"
 	# An agent whose --join fails at start stays alone (no retry; see the README), which a
 	# loaded machine causes now and then: one more try before giving up.
+	local full0
+	full0=$(arp_table_fulls)
 	if ! OVG_SIM_TIMEOUT=$((30 + H)) sim_up "$H" >/dev/null; then
+		arp_full_check "$full0"
 		note "cluster of $H hosts did not converge; trying once more"
 		sim_down >/dev/null 2>&1
 		sim_use "dpb$$-$H-2" || die "sim_use"
-		OVG_SIM_TIMEOUT=$((30 + H)) sim_up "$H" >/dev/null || die "cluster of $H hosts did not come up"
+		full0=$(arp_table_fulls)
+		OVG_SIM_TIMEOUT=$((30 + H)) sim_up "$H" >/dev/null || { arp_full_check "$full0"; die "cluster of $H hosts did not come up"; }
 	fi
 	sim_ovg h1 network create --attachable --subnet 10.220.0.0/16 "$net" >/dev/null || die "network create"
 	va=$(sim_addr "$A")
