@@ -393,7 +393,7 @@ run_cluster() {
 			# no -w: with a deadline ping quits at the first "Host Unreachable"
 			nsenter --net="$xns" ping -D -n -i 0.002 -c 100000 "$ip" >"$pingf" 2>&1 &
 			pp=$!
-			wait_fast 5 grep -qs "^PING" "$pingf" || die "ping did not start"
+			wait_fast 5 grep -qs "^PING" "$pingf" || die "ping did not start: $(head -c 300 "$pingf")"
 			if [ $mode = sock ]; then
 				ctl "$A" network connect --ip "$ip" "$net" "$SIM_PREFIX-a$i" || die "connect a$i (socket)"
 			else
