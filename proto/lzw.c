@@ -139,9 +139,11 @@ int ovg_lzw_encode(const uint8_t *in, size_t in_len, uint8_t *out, size_t cap,
 	struct lzw_enc *e;
 	uint32_t code;
 
-	e = calloc(1, sizeof(*e));
+	e = malloc(sizeof(*e));
 	if (!e)
 		return -ENOMEM;
+	/* only the generations need clearing: key/code are read for live slots */
+	memset(e->gen, 0, sizeof(e->gen));
 	e->cur_gen = 0;
 	enc_reset(e);
 
