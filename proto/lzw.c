@@ -7,9 +7,9 @@
  * wide and growing to 12. Both sides track `hi`, the table slot that the next
  * emitted (encoder) or read (decoder) code defines; the width grows the moment
  * `hi` reaches 1 << width, so encoder and decoder switch at the same code.
- * The encoder starts with a clear code, as Go's writer has since Go 1.17 (the
- * serf that Debian ships compresses this way; older Go writers left it out,
- * and every reader takes either). When `hi` reaches 4095 it sends a clear
+ * The encoder starts with a clear code, as current Go writers do and as the
+ * serf that Debian ships was seen to (older Go writers left it out; every
+ * reader takes either). When `hi` reaches 4095 it sends a clear
  * (still 12 bits wide) and starts over with an empty table. The stream ends
  * with the end code and the last partial byte.
  */
