@@ -7,16 +7,16 @@
 #   bench/bench_*.c                  -> micro-benchmarks (make bench)
 
 CC       ?= cc
-BUILD    ?= build
+BUILD    ?= $(if $(SANITIZER),build-san,build)
 VERSION  := 0.1.0
-SANITIZER ?=
+
 
 DEPS_PKGS := libsodium-dev libmsgpack-dev libev-dev libnl-3-dev libnl-route-3-dev \
              libjansson-dev check pkg-config clang serf jq tcpdump iptables iproute2 \
              procps psmisc util-linux
 PKGS     := libnl-route-3.0 libsodium msgpack jansson
 
-WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers -Wno-format-truncation
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARN) -MMD -MP -Iinclude -I. -D_GNU_SOURCE -DOVG_VERSION='"$(VERSION)"'
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
