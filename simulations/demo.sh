@@ -183,9 +183,10 @@ ovg h2 network connect --name c4 ov_net2 "$CONTAINER_NS"
 await 10 "c4's endpoint reaching h1" has_endpoint ov_net2 c4 h1
 ip4=$(endpoint_ip ov_net2 c4 h1)
 run c3 ping -n -c 2 "$ip4"
-say "c3 and c4 talk on ov_net2; c3 cannot reach ov_net1's containers:"
+say "c3 and c4 talk on ov_net2; neither reaches ov_net1's containers:"
 ping_fails c3 "$ip1"
 ping_fails c3 "$ip2"
+ping_fails c4 "$ip1"
 
 header "Connect c3 to ov_net1 as well: now it reaches ov_net1's containers"
 ovg h1 network connect --name c3 ov_net1 "$ns3"

@@ -299,7 +299,11 @@ sim_up() {
 
 	SIM_PREFIX=$(sim_new_prefix) || return 1
 	SIM_N=$n SIM_NET=$OVG_SIM_NET SIM_MODE=$mode SIM_STATE=creating
-	mkdir -p "$SIM_WORK/hosts" "$SIM_WORK/containers" || return 1
+	# Retried: a parallel `down` of another cluster may rmdir an empty $OVG_SIM_ROOT
+	# between mkdir -p's steps.
+	mkdir -p "$SIM_WORK/hosts" "$SIM_WORK/containers" 2>/dev/null ||
+		mkdir -p "$SIM_WORK/hosts" "$SIM_WORK/containers" 2>/dev/null ||
+		mkdir -p "$SIM_WORK/hosts" "$SIM_WORK/containers" || return 1
 	sim_save || return 1
 
 	if ! sim_up_underlay; then

@@ -184,7 +184,11 @@ check "loss h2 0: 200 of 200 replies" test "$(sim_ping_count h1 192.168.77.2 200
 check "loss with a bad percentage is refused" test $? != 0
 "$CLUSTER" --name "$C1" partition h3 >/dev/null
 "$CLUSTER" --name "$C1" loss h1 10 >/dev/null
-# down with rules, a container and a running process in a namespace
+# down with rules, a container, a running process in a namespace, and a sandbox namespace
+# bind-mounted under a run dir (as an agent killed with SIGKILL leaves it)
+sb=$SIM_WORK/hosts/h1/run/netns
+mkdir -p "$sb" && touch "$sb/0123456789ab" && unshare --net="$sb/0123456789ab" true
+check "a sandbox-like namespace is mounted under h1's run dir" grep -q " $sb/0123456789ab " /proc/self/mountinfo
 sim_exec c1 sleep 300 </dev/null >/dev/null 2>&1 &
 bgpid=$!
 sim_wait_until 5 has_pids "$P-c1"
@@ -192,6 +196,7 @@ sim_wait_until 5 has_pids "$P-c1"
 check "down succeeds" test $? = 0
 check "down leaves no namespace with the prefix" no_ns_with_prefix "$P"
 check "down leaves no work dir" test ! -e "$OVG_SIM_ROOT/$C1"
+check "down leaves no mounts under the work dir" test "$(grep -c " $OVG_SIM_ROOT/$C1/" /proc/self/mountinfo)" = 0
 check "down ends processes inside the namespaces" sim_wait_until 5 gone "$bgpid"
 wait "$bgpid" 2>/dev/null
 if [ "$root_ipt_was_clean" = 1 ]; then
