@@ -72,6 +72,7 @@ struct nsb {
 	struct nl_cache *links;     /* snapshot from the last ensure_devices */
 	int br_ifindex;
 	int vx_ifindex;
+	uint32_t mtu;               /* of vxlan0 and veths, from ensure_devices */
 	uint32_t seq;               /* our own sequence space on req */
 };
 
@@ -584,6 +585,30 @@ static int n_dump(void *ctx, void *sbp, ovg_overlay_entry_cb cb, void *arg, char
 	return e;
 }
 
+/* A link notification worth a reconcile: one of ours deleted, down, off br0
+ * or with the wrong MTU. Carrier and statistics updates are not. */
+static bool link_wrong(const struct nsb *s, struct nlmsghdr *h)
+{
+	struct nlattr *tb[IFLA_MAX + 1];
+	struct ifinfomsg *ifi;
+
+	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
+		return true;
+	ifi = NLMSG_DATA(h);
+	if (ifi->ifi_flags & IFF_LOOPBACK)
+		return false;
+	if (h->nlmsg_type == RTM_DELLINK || !(ifi->ifi_flags & IFF_UP))
+		return true;
+	if (ifi->ifi_index == s->br_ifindex)
+		return false;
+	if (nlmsg_parse(h, sizeof(*ifi), tb, IFLA_MAX, NULL) < 0)
+		return true;
+	if (!tb[IFLA_MASTER] || nla_len(tb[IFLA_MASTER]) != 4 ||
+	    (int)nla_get_u32(tb[IFLA_MASTER]) != s->br_ifindex)
+		return true;
+	return tb[IFLA_MTU] && nla_len(tb[IFLA_MTU]) == 4 && nla_get_u32(tb[IFLA_MTU]) != s->mtu;
+}
+
 static int n_events(void *ctx, void *sbp, ovg_overlay_entry_cb cb, void *arg, char *err,
 		    size_t errlen)
 {
@@ -635,6 +660,8 @@ static int n_events(void *ctx, void *sbp, ovg_overlay_entry_cb cb, void *arg, ch
 					break;
 				case RTM_NEWLINK:
 				case RTM_DELLINK:
+					if (!link_wrong(s, h))
+						break;
 					memset(&ent, 0, sizeof(ent));
 					ent.kind = OVG_OVERLAY_LINK;
 					ent.deleted = h->nlmsg_type == RTM_DELLINK;
@@ -1135,6 +1162,7 @@ static int n_ensure_devices(void *ctx, void *sbp, const struct ovg_overlay_dev_c
 	struct rtnl_link *vx;
 	int e;
 
+	s->mtu = cfg->mtu;
 	e = refill_links(s);
 	if (e < 0) {
 		ovg_overlay_errf(err, errlen, "%s: reading links: %s", s->path, strerror(-e));
