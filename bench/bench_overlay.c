@@ -116,7 +116,7 @@ int main(int argc, char **argv)
 	size_t n = argc > 1 ? (size_t)atol(argv[1]) : 10000;
 	int rounds = argc > 2 ? atoi(argv[2]) : 3;
 	struct ovg_overlay_cfg cfg = { 0 };
-	struct ovg_overlay_remote *r;
+	struct ovg_overlay_remote *r = NULL;
 	struct ovg_overlay *ov;
 	struct ovg_overlay_stats st;
 	char c1[128], c2[128], fneigh[128], ffdb[128];
@@ -270,6 +270,7 @@ free_ov:
 out:
 	if (rc)
 		fprintf(stderr, "bench_overlay: failed\n");
+	free(r);
 	ovg_overlay_netns_remove(c1, NULL, 0);
 	ovg_overlay_netns_remove(c2, NULL, 0);
 	char rm[128];

@@ -165,25 +165,35 @@ static int sock_open(bool events, struct nl_sock **out)
 }
 
 struct sock_arg {
-	bool events;
-	struct nl_sock *sk;
+	struct nl_sock *req;
+	struct nl_sock *evt;        /* only if want_evt */
+	bool want_evt;
 };
 
 static int sock_open_fn(void *p)
 {
 	struct sock_arg *a = p;
+	int e = sock_open(false, &a->req);
 
-	return sock_open(a->events, &a->sk);
+	if (e == 0 && a->want_evt && (e = sock_open(true, &a->evt)) < 0) {
+		nl_socket_free(a->req);
+		a->req = NULL;
+	}
+	return e;
 }
 
-static int sock_in_ns(int nsfd, bool events, struct nl_sock **out)
+/* A request socket (and an event socket if evt) inside nsfd, from one
+ * thread that entered it. */
+static int sock_in_ns(int nsfd, struct nl_sock **req, struct nl_sock **evt)
 {
-	struct sock_arg a = { .events = events };
+	struct sock_arg a = { .want_evt = evt != NULL };
 	int e = ovg_overlay_netns_run(nsfd, sock_open_fn, &a);
 
 	if (e < 0)
 		return e;
-	*out = a.sk;
+	*req = a.req;
+	if (evt)
+		*evt = a.evt;
 	return 0;
 }
 
@@ -808,9 +818,7 @@ static int n_sandbox_open(void *ctx, const char *path, bool create, void **sbp, 
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	s->nsfd = fd;
 	s->seq = 0x40000000u;
-	e = sock_in_ns(fd, false, &s->req);
-	if (e == 0)
-		e = sock_in_ns(fd, true, &s->evt);
+	e = sock_in_ns(fd, &s->req, &s->evt);
 	if (e < 0) {
 		ovg_overlay_errf(err, errlen, "%s: netlink socket: %s", path, strerror(-e));
 		n_sandbox_close(ctx, s);
@@ -851,7 +859,7 @@ static int n_sandbox_remove(void *ctx, const char *path, char *err, size_t errle
 	if (e == 0) {
 		/* delete the devices first: vxlan0's VNI and the containers' veth
 		 * ends go now, not whenever the namespace is finally freed */
-		e = sock_in_ns(fd, false, &sk);
+		e = sock_in_ns(fd, &sk, NULL);
 		if (e == 0)
 			e = nle_errno(rtnl_link_alloc_cache(sk, AF_UNSPEC, &links));
 		if (e == 0) {
@@ -1274,7 +1282,7 @@ static int cns_open(const char *path, struct cns *c, char *err, size_t errlen)
 	e = netns_open(path, &c->fd, err, errlen);
 	if (e < 0)
 		return e;
-	e = sock_in_ns(c->fd, false, &c->sk);
+	e = sock_in_ns(c->fd, &c->sk, NULL);
 	if (e < 0) {
 		ovg_overlay_errf(err, errlen, "namespace %s: netlink socket: %s", path, strerror(-e));
 		cns_close(c);

@@ -161,11 +161,12 @@ static int cmp_str(const void *a, const void *b)
 /* The lines `ip neigh` and `bridge fdb` must show for the remotes, sorted. */
 static char *expected(bool fdb)
 {
-	char *lines[256];
+	char *lines[256] = { 0 };
 	size_t cap = 1 << 16, len = 0;
 	char *s = malloc(cap);
 
 	ck_assert_ptr_nonnull(s);
+	ck_assert_uint_le(net.n_remotes, OVG_ARRAY_SIZE(lines));
 	for (size_t i = 0; i < net.n_remotes; i++) {
 		char a[INET_ADDRSTRLEN], m[18];
 		lines[i] = malloc(128);
