@@ -6,6 +6,21 @@
  * small fixed fields copied inline. Encoders read the same structs, so a decoded
  * message re-encodes from the same views. Maps are written with keys in bytewise
  * order, as serf writes them; fields marked optional are left out when empty.
+ *
+ * Empty values on write, as memberlist's Go codec writes its own: an empty
+ * string field (Node, From, Error...) is 0xa0; an empty bytes field (Payload,
+ * Meta, Buf) is nil 0xc0, which is how Go writes the nil []byte memberlist
+ * leaves there (ack without a Ping delegate, alive without meta).
+ *
+ * Decoding is lenient like the Go codec: keys in any order, unknown keys
+ * skipped, any int width, str8/bin for strings and bytes, nil as empty/zero,
+ * bool also as fixint 0/1, Vsn also as an array of uints. Validation: names
+ * (Node, From, Name, SourceNode) <= OVG_NAME_MAX and Meta <= OVG_META_MAX else
+ * -EMSGSIZE; Addr/Target must be 4 or 16 bytes and SourceAddr empty, 4 or 16,
+ * else -EBADMSG; Vsn absent/empty (vsn_len 0) or exactly 6 bytes, else
+ * -EBADMSG; integers beyond their field's width, negative counts -> -ERANGE.
+ * Bytes fields other than Vsn must be str/bin/nil (Go never writes []byte as an
+ * array; a borrowed view cannot point into a copy).
  */
 #ifndef OVG_WIRE_H
 #define OVG_WIRE_H
@@ -62,7 +77,7 @@ struct ovg_indirect_ping {
 
 struct ovg_ack {
 	uint32_t seq_no;
-	struct ovg_bytes payload;       /* may be empty: written as nil? see wire.c */
+	struct ovg_bytes payload;       /* may be empty: then written as nil (0xc0) */
 };
 
 struct ovg_nack {
@@ -87,12 +102,13 @@ struct ovg_alive {
 	uint16_t port;
 	struct ovg_bytes meta;
 	uint8_t vsn[OVG_VSN_LEN];
-	uint8_t vsn_len;                /* 0 if absent, else 6 */
+	uint8_t vsn_len;                /* 0 if absent, else 6; on write 0 sends
+					   OVG_VSN_DEFAULT (Vsn is always 6 bytes) */
 };
 
 struct ovg_push_pull_header {
-	int64_t nodes;
-	int64_t user_state_len;
+	int64_t nodes;                  /* decoded: 0..OVG_STREAM_MAX, else -ERANGE/-EMSGSIZE */
+	int64_t user_state_len;         /* same bound */
 	bool join;
 };
 
@@ -102,13 +118,14 @@ struct ovg_push_node {
 	uint16_t port;
 	struct ovg_bytes meta;
 	uint32_t incarnation;
-	uint8_t state;                  /* enum ovg_node_state */
+	uint8_t state;                  /* enum ovg_node_state; values > 3 are passed
+					   through (memberlist ignores them) */
 	uint8_t vsn[OVG_VSN_LEN];
 	uint8_t vsn_len;
 };
 
 struct ovg_user_header {
-	int64_t user_msg_len;
+	int64_t user_msg_len;           /* decoded: 0..OVG_STREAM_MAX */
 };
 
 struct ovg_compress {
@@ -141,11 +158,13 @@ struct ovg_msg {
 int ovg_wire_decode(const uint8_t *buf, size_t len, struct ovg_msg *out);
 
 /* Encode one message (type byte + body) into buf. 0 with *len, or -ENOSPC,
- * or -EINVAL for a type this cannot encode. */
+ * -EMSGSIZE (name/meta over the cap), or -EINVAL (a type this cannot encode,
+ * an address not 4/16 bytes, vsn_len not 0/6, a negative count). */
 int ovg_wire_encode(const struct ovg_msg *m, uint8_t *buf, size_t cap, size_t *len);
 
 /* Body-only codecs used by streams (push-pull, TCP user message): each reads
- * exactly one msgpack map from *pos forward and advances *pos. */
+ * exactly one msgpack map from *pos forward and advances *pos (unchanged on
+ * error). The encoders write the map only, no type byte. */
 int ovg_wire_decode_push_pull_header(const uint8_t *buf, size_t len, size_t *pos,
 				     struct ovg_push_pull_header *out);
 int ovg_wire_decode_push_node(const uint8_t *buf, size_t len, size_t *pos,
@@ -158,6 +177,14 @@ int ovg_wire_encode_push_node(const struct ovg_push_node *n, uint8_t *buf, size_
 			      size_t *len);
 int ovg_wire_encode_user_header(const struct ovg_user_header *h, uint8_t *buf, size_t cap,
 				size_t *len);
+
+/* A wire address (4 or 16 bytes, kept in the form received) plus port into
+ * struct ovg_addr; -EINVAL for another length. */
+int ovg_wire_addr_from_bytes(struct ovg_bytes b, uint16_t port, struct ovg_addr *out);
+/* View of an ovg_addr's address bytes (empty if unset). Borrows from *a. */
+struct ovg_bytes ovg_wire_addr_bytes(const struct ovg_addr *a);
+/* ::ffff:a.b.c.d form of an IPv4 address. */
+bool ovg_wire_addr_is_v4mapped(struct ovg_bytes b);
 
 const char *ovg_wire_type_name(uint8_t type);
 
