@@ -72,6 +72,7 @@ struct nsb {
 	struct nl_cache *links;     /* snapshot from the last ensure_devices */
 	int br_ifindex;
 	int vx_ifindex;
+	uint32_t mtu;               /* of vxlan0 and veths, from ensure_devices */
 	uint32_t seq;               /* our own sequence space on req */
 };
 
@@ -164,25 +165,35 @@ static int sock_open(bool events, struct nl_sock **out)
 }
 
 struct sock_arg {
-	bool events;
-	struct nl_sock *sk;
+	struct nl_sock *req;
+	struct nl_sock *evt;        /* only if want_evt */
+	bool want_evt;
 };
 
 static int sock_open_fn(void *p)
 {
 	struct sock_arg *a = p;
+	int e = sock_open(false, &a->req);
 
-	return sock_open(a->events, &a->sk);
+	if (e == 0 && a->want_evt && (e = sock_open(true, &a->evt)) < 0) {
+		nl_socket_free(a->req);
+		a->req = NULL;
+	}
+	return e;
 }
 
-static int sock_in_ns(int nsfd, bool events, struct nl_sock **out)
+/* A request socket (and an event socket if evt) inside nsfd, from one
+ * thread that entered it. */
+static int sock_in_ns(int nsfd, struct nl_sock **req, struct nl_sock **evt)
 {
-	struct sock_arg a = { .events = events };
+	struct sock_arg a = { .want_evt = evt != NULL };
 	int e = ovg_overlay_netns_run(nsfd, sock_open_fn, &a);
 
 	if (e < 0)
 		return e;
-	*out = a.sk;
+	*req = a.req;
+	if (evt)
+		*evt = a.evt;
 	return 0;
 }
 
@@ -584,6 +595,30 @@ static int n_dump(void *ctx, void *sbp, ovg_overlay_entry_cb cb, void *arg, char
 	return e;
 }
 
+/* A link notification worth a reconcile: one of ours deleted, down, off br0
+ * or with the wrong MTU. Carrier and statistics updates are not. */
+static bool link_wrong(const struct nsb *s, struct nlmsghdr *h)
+{
+	struct nlattr *tb[IFLA_MAX + 1];
+	struct ifinfomsg *ifi;
+
+	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
+		return true;
+	ifi = NLMSG_DATA(h);
+	if (ifi->ifi_flags & IFF_LOOPBACK)
+		return false;
+	if (h->nlmsg_type == RTM_DELLINK || !(ifi->ifi_flags & IFF_UP))
+		return true;
+	if (ifi->ifi_index == s->br_ifindex)
+		return false;
+	if (nlmsg_parse(h, sizeof(*ifi), tb, IFLA_MAX, NULL) < 0)
+		return true;
+	if (!tb[IFLA_MASTER] || nla_len(tb[IFLA_MASTER]) != 4 ||
+	    (int)nla_get_u32(tb[IFLA_MASTER]) != s->br_ifindex)
+		return true;
+	return tb[IFLA_MTU] && nla_len(tb[IFLA_MTU]) == 4 && nla_get_u32(tb[IFLA_MTU]) != s->mtu;
+}
+
 static int n_events(void *ctx, void *sbp, ovg_overlay_entry_cb cb, void *arg, char *err,
 		    size_t errlen)
 {
@@ -635,6 +670,8 @@ static int n_events(void *ctx, void *sbp, ovg_overlay_entry_cb cb, void *arg, ch
 					break;
 				case RTM_NEWLINK:
 				case RTM_DELLINK:
+					if (!link_wrong(s, h))
+						break;
 					memset(&ent, 0, sizeof(ent));
 					ent.kind = OVG_OVERLAY_LINK;
 					ent.deleted = h->nlmsg_type == RTM_DELLINK;
@@ -781,9 +818,7 @@ static int n_sandbox_open(void *ctx, const char *path, bool create, void **sbp, 
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	s->nsfd = fd;
 	s->seq = 0x40000000u;
-	e = sock_in_ns(fd, false, &s->req);
-	if (e == 0)
-		e = sock_in_ns(fd, true, &s->evt);
+	e = sock_in_ns(fd, &s->req, &s->evt);
 	if (e < 0) {
 		ovg_overlay_errf(err, errlen, "%s: netlink socket: %s", path, strerror(-e));
 		n_sandbox_close(ctx, s);
@@ -824,7 +859,7 @@ static int n_sandbox_remove(void *ctx, const char *path, char *err, size_t errle
 	if (e == 0) {
 		/* delete the devices first: vxlan0's VNI and the containers' veth
 		 * ends go now, not whenever the namespace is finally freed */
-		e = sock_in_ns(fd, false, &sk);
+		e = sock_in_ns(fd, &sk, NULL);
 		if (e == 0)
 			e = nle_errno(rtnl_link_alloc_cache(sk, AF_UNSPEC, &links));
 		if (e == 0) {
@@ -1135,6 +1170,7 @@ static int n_ensure_devices(void *ctx, void *sbp, const struct ovg_overlay_dev_c
 	struct rtnl_link *vx;
 	int e;
 
+	s->mtu = cfg->mtu;
 	e = refill_links(s);
 	if (e < 0) {
 		ovg_overlay_errf(err, errlen, "%s: reading links: %s", s->path, strerror(-e));
@@ -1246,7 +1282,7 @@ static int cns_open(const char *path, struct cns *c, char *err, size_t errlen)
 	e = netns_open(path, &c->fd, err, errlen);
 	if (e < 0)
 		return e;
-	e = sock_in_ns(c->fd, false, &c->sk);
+	e = sock_in_ns(c->fd, &c->sk, NULL);
 	if (e < 0) {
 		ovg_overlay_errf(err, errlen, "namespace %s: netlink socket: %s", path, strerror(-e));
 		cns_close(c);
