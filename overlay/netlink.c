@@ -67,7 +67,6 @@ struct nlx {
 
 struct nsb {
 	char path[OVG_OVERLAY_PATH_MAX];
-	int nsfd;
 	struct nl_sock *req;
 	struct nl_sock *evt;
 	struct nl_cache *links;     /* snapshot from the last ensure_devices */
@@ -768,8 +767,6 @@ static void n_sandbox_close(void *ctx, void *sbp)
 		nl_socket_free(s->req);
 	if (s->evt)
 		nl_socket_free(s->evt);
-	if (s->nsfd >= 0)
-		close(s->nsfd);
 	free(s);
 }
 
@@ -818,10 +815,11 @@ static int n_sandbox_open(void *ctx, const char *path, bool create, void **sbp, 
 		return -ENOMEM;
 	}
 	snprintf(s->path, sizeof(s->path), "%s", path);
-	s->nsfd = fd;
 	s->home_nsid = -1;
 	s->seq = 0x40000000u;
+	/* the sockets keep the namespace alive; the fd is reopened when needed */
 	e = sock_in_ns(fd, &s->req, &s->evt);
+	close(fd);
 	if (e < 0) {
 		ovg_overlay_errf(err, errlen, "%s: netlink socket: %s", path, strerror(-e));
 		n_sandbox_close(ctx, s);
@@ -1186,11 +1184,14 @@ static int vxlan_create(struct nlx *x, struct nsb *s, const struct ovg_overlay_d
 				 e == -EEXIST ? " (VNI in use by another vxlan device)" : "");
 		return e;
 	}
+	int nsfd = -1;
 	e = nle_errno(rtnl_link_get_kernel(x->home, 0, tmp, &orig));
 	if (e == 0 && !(chg = rtnl_link_alloc()))
 		e = -ENOMEM;
+	if (e == 0)
+		e = netns_open(s->path, &nsfd, err, errlen);
 	if (e == 0) {
-		rtnl_link_set_ns_fd(chg, s->nsfd);
+		rtnl_link_set_ns_fd(chg, nsfd);
 		rtnl_link_set_name(chg, "vxlan0");
 		e = nle_errno(rtnl_link_change(x->home, orig, chg, 0));
 	}
@@ -1204,6 +1205,8 @@ static int vxlan_create(struct nlx *x, struct nsb *s, const struct ovg_overlay_d
 		ovg_overlay_errf(err, errlen, "%s: moving %s in as vxlan0: %s", s->path, tmp,
 				 strerror(-e));
 	}
+	if (nsfd >= 0)
+		close(nsfd);
 	if (orig)
 		rtnl_link_put(orig);
 	if (chg)
