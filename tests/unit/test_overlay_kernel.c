@@ -302,7 +302,7 @@ static bool wait_readable(int fd, int ms)
 START_TEST(test_remote_entries_exact_and_drift_repaired)
 {
 	struct ovg_overlay_stats st;
-	char c1[300], sb[OVG_OVERLAY_PATH_MAX];
+	char c1[300], sb[OVG_OVERLAY_PATH_MAX], *s;
 	uint8_t ids[2][OVG_OVERLAY_ID_LEN];
 	size_t n;
 
@@ -353,6 +353,18 @@ START_TEST(test_remote_entries_exact_and_drift_repaired)
 	ck_assert_uint_eq(st.fdb_deleted, 10);
 	ck_assert_uint_eq(ovg_overlay_stats_changes(&st), 20);
 	assert_kernel_tables(sb);
+
+	/* a look-alike vxlan0 made inside the sandbox (its socket would not be on
+	 * the underlay) is not adopted */
+	ck_assert_int_eq(sh("nsenter --net=%s sh -e -c 'ip link del vxlan0; "
+			    "ip link add vxlan0 mtu 1450 type vxlan id 4097 dstport 4789 nolearning proxy; "
+			    "ip link set vxlan0 master br0 up'", sb), 0);
+	ck_assert_msg(rec(o, 0, &st) == 0, "%s", err);
+	ck_assert_uint_eq(st.devices_changed, 3);   /* deleted, created, enslaved */
+	ck_assert_uint_eq(st.neigh_replaced, 30);
+	s = out("nsenter --net=%s ip -o link show vxlan0", sb);
+	ck_assert_msg(strstr(s, "link-netnsid"), "%s", s);
+	free(s);
 
 	/* vxlan0 deleted by hand: recreated and refilled */
 	ck_assert_int_eq(sh("nsenter --net=%s ip link del vxlan0", sb), 0);
