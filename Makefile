@@ -13,7 +13,7 @@ VERSION  := 0.1.0
 
 DEPS_PKGS := libsodium-dev libmsgpack-dev libev-dev libnl-3-dev libnl-route-3-dev \
              libjansson-dev check pkg-config clang serf jq tcpdump iptables iproute2 \
-             procps psmisc util-linux
+             procps psmisc util-linux iputils-ping gnuplot-nox
 PKGS     := libnl-route-3.0 libsodium msgpack jansson
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers -Wno-format-truncation
@@ -53,11 +53,13 @@ SIM_BIN   := $(SIM_SRC:simulations/%.c=$(BUILD)/sim/%)
 # everything under daemon/ but main() is linkable into tests too
 DAEMON_LIB_OBJ := $(filter-out $(BUILD)/daemon/main.o,$(DAEMON_OBJ))
 
-.PHONY: all all-tests deps check unit fuzz-smoke sim-check netns fuzz bench demo soak clean install
+.PHONY: FORCE all all-tests deps check unit fuzz-smoke sim-check netns fuzz bench demo soak clean install
 all: ovgossipd
 
-ovgossipd: $(BUILD)/ovgossipd
-	$(Q)cp $< $@
+# ./ovgossipd is whichever build was made last (plain or SANITIZER=...)
+ovgossipd: $(BUILD)/ovgossipd FORCE
+	$(Q)cmp -s $< $@ || cp $< $@
+FORCE:
 
 $(BUILD)/libovg.a: $(LIB_OBJ)
 	@mkdir -p $(@D)
