@@ -21,6 +21,11 @@ struct dataplane;
 #define AGENT_CONNS_MAX     256    /* concurrent TCP streams */
 #define AGENT_CTL_CONNS_MAX 64
 #define AGENT_STREAM_TIMEOUT_S 10.0
+#define AGENT_RECONNECT_MAX    256
+#define AGENT_RECONNECT_INTERVAL_S 1.0      /* how often we try */
+#define AGENT_RECONNECT_PER_TICK   2        /* failed members tried per try */
+#define AGENT_RECONNECT_TIMEOUT_S  2.0      /* one attempt's bound */
+#define AGENT_RECONNECT_GIVEUP_MS  (24ull * 3600 * 1000)   /* as serf's reconnect_timeout */
 
 struct agent_config {
 	char name[OVG_NAME_MAX + 1];
@@ -52,10 +57,22 @@ struct agent {
 	struct ovg_rng rng;
 	uint32_t saved_incarnation;
 	bool peers_dirty;
+	/* failed (not left) members we keep trying to reach, so partitions heal
+	 * after memberlist has stopped gossiping to the dead (serf's reconnect) */
+	struct reconnect {
+		char name[OVG_NAME_MAX + 1];
+		struct ovg_addr addr;
+		uint64_t since_ms;
+		uint64_t next_ms;
+		bool in_flight;
+	} reconnect[AGENT_RECONNECT_MAX];
+	size_t nreconnect;
+	ev_timer reconnect_timer;
 	bool leaving;
 	uint64_t leave_deadline_ms;
 	struct ctl_conn *leave_waiter;
 	struct join_req *cur_join;     /* set while ovg_swim_join runs */
+	bool reconnecting;             /* set while a reconnect's ovg_swim_join runs */
 	unsigned nconns, nctl;
 	uint8_t *scratch;              /* frame pipeline scratch */
 	size_t scratch_cap;
