@@ -140,8 +140,9 @@ fuzz-smoke: $(FUZZ_BIN)
 netns: ovgossipd
 	$(Q)if [ "$$(id -u)" != 0 ]; then echo "netns tests need root: skipped"; exit 0; fi; \
 	pass=0; fail=0; for t in $(wildcard tests/netns/test_*.sh); do \
-	  echo "  NETNS   $$t"; \
+	  echo "  NETNS   $$t"; t0=$$(date +%s); \
 	  if OVGOSSIPD=$(CURDIR)/ovgossipd bash $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; \
+	  echo "  NETNS   $$t took $$(( $$(date +%s) - t0 )) s"; \
 	done; echo "netns: $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
 # simulator runs with fixed seeds (tests/sim/test_*.sh, given $SIMDIR)
