@@ -260,7 +260,9 @@ int ipam_handle_request(struct ovg_state *st, const struct ovg_state_wipam *req,
 	int rc;
 
 	*granted = 0;
-	if (!net_usable(n))
+	/* Restarted and not yet caught up with a peer: we might have been
+	 * removed (node rm) meanwhile and no longer own what we think we own. */
+	if (!net_usable(n) || !st->caught_up)
 		return 0;
 	rc = owner_intern(st, (const char *)req->name.p, req->name.len, req->instance, &to);
 	if (rc)
@@ -407,6 +409,12 @@ int ovg_state_block_foreach(const struct ovg_state *st, const uint8_t net_id[16]
 		snprintf(v.owner, sizeof(v.owner), "%s", o->name);
 		v.owner_instance = o->inst;
 		v.local = owner == st->self;
+		if (n->blocks[b]) {
+			const struct owner *f = owner_get(st, n->blocks[b]->owner);
+			snprintf(v.from, sizeof(v.from), "%s", f->name);
+			v.from_instance = f->inst;
+			v.from_version = n->blocks[b]->version;
+		}
 		for (uint32_t i = 0; i < n->bsize; i++)
 			v.used += addr_user(st, n, v.first + i) != NULL;
 		rc = cb(ctx, &v);

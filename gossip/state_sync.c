@@ -323,6 +323,9 @@ static int compare_digest(struct ovg_state *st, const uint8_t *body, size_t len,
 			continue;
 		}
 		seen[oi] = true;
+		struct owner *o = owner_get(st, oi);
+		if (e->version > o->adv)
+			o->adv = e->version;
 		if (e->version > owner_get(st, oi)->wm)
 			rx->send_request = true;
 		if (e->version < owner_get(st, oi)->wm)
@@ -331,6 +334,9 @@ static int compare_digest(struct ovg_state *st, const uint8_t *body, size_t len,
 	for (uint32_t i = 0; i < st->nowners; i++)
 		if (!seen[i] && owner_get(st, i)->wm > 0)
 			rx->peer_lacks = true;
+	if (!rx->send_request)
+		st->caught_up = true;
+	st->check_owners = true;        /* retiring waits for this */
 out:
 	free(d);
 	free(seen);

@@ -149,7 +149,9 @@ struct ovg_state_ep {
 	uint8_t mac[6];                            /* 02:42:<ip octets> */
 	uint64_t created_ms;
 	uint64_t version;                          /* of the record (owner's version) */
+	uint32_t block_gen;                        /* IPAM generation it was allocated under */
 	bool local;                                /* attached on this node */
+	bool detached;                             /* a tombstone (listed with all = true) */
 	bool live;
 	unsigned conflict;                         /* OVG_STATE_CONFLICT_* */
 };
@@ -174,9 +176,13 @@ int ovg_state_ep_detach(struct ovg_state *st, uint64_t now_ms, const uint8_t net
  * is alive. Then persist, push, and leave the gossip. 0 or -ENOSPC. */
 int ovg_state_leave(struct ovg_state *st, uint64_t now_ms, char *err, size_t errlen);
 /* node rm NODE: remove every instance of that node name (never this node).
- * Its endpoints leave everyone's view; its blocks pass to this node. The
- * daemon must refuse this for a node that membership still sees alive.
- * -EINVAL own name; -ENOENT node unknown; -EALREADY already removed. */
+ * Its endpoints leave everyone's view; its blocks pass to this node (a
+ * "reclaim", which wins over a hand-over the node might still have in
+ * flight). Precondition, for the daemon to keep: the node is dead in the
+ * membership view, and this node has done an anti-entropy round with the
+ * live peers first, so it holds the dead node's last records. -EINVAL own
+ * name; -ENOENT node unknown; -EALREADY already removed; -EAGAIN a peer's
+ * digest showed records of that node we do not hold yet (retry after sync). */
 int ovg_state_node_rm(struct ovg_state *st, uint64_t now_ms, const char *node, char *err, size_t errlen);
 
 /* ---- views ---------------------------------------------------------------------- */
@@ -226,6 +232,9 @@ struct ovg_state_block {
 	uint64_t owner_instance;
 	bool local;                                /* owned by this node */
 	uint32_t used;                             /* live endpoints in it */
+	char from[OVG_STATE_NAME_MAX + 1];         /* who handed it over ("" at gen 0) */
+	uint64_t from_instance;
+	uint64_t from_version;                     /* that transfer record's version */
 };
 int ovg_state_block_foreach(const struct ovg_state *st, const uint8_t net_id[16],
 			    int (*cb)(void *ctx, const struct ovg_state_block *b), void *ctx);

@@ -55,6 +55,7 @@ static void t_pull(struct tnode *b, struct tnode *a, size_t piece)
 	size_t len, plen;
 	struct ovg_state_rx rx;
 	ck_assert_int_eq(ovg_state_digest_encode(b->st, OVG_ENV_STATE_REQUEST, buf, sizeof(buf), &len), 0);
+	ck_assert_int_eq(ovg_state_receive(a->st, 2000, buf, len, &rx), 0);
 	struct ovg_state_sync *s = ovg_state_sync_new(a->st, buf, len);
 	ck_assert_ptr_nonnull(s);
 	for (;;) {
