@@ -342,20 +342,23 @@ int ipam_reclaim(struct ovg_state *st)
 {
 	bool any = false;
 	int rc = 0;
-	for (uint32_t i = 0; i < st->nowners && !any; i++)
-		any = st->owners[i].rm_count && st_is_primary_remover(st, i);
-	if (!any)
-		return 0;
-	for (struct net *n = st->nets; n && rc == 0; n = n->lnext) {
+	/* whose blocks are ours to take, decided once per owner */
+	bool *mine = calloc(st->nowners + 1, sizeof(*mine));
+	if (!mine)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < st->nowners; i++) {
+		mine[i] = i != st->self && st->owners[i].rm_count && st_is_primary_remover(st, i);
+		any |= mine[i];
+	}
+	for (struct net *n = st->nets; n && any && rc == 0; n = n->lnext) {
 		uint32_t g;
 		if (!net_usable(n))
 			continue;
-		for (uint32_t b = 0; b < n->nblocks && rc == 0; b++) {
-			uint32_t owner = ipam_block_owner(n, b, &g);
-			if (owner != st->self && owner_removed(st, owner) && st_is_primary_remover(st, owner))
+		for (uint32_t b = 0; b < n->nblocks && rc == 0; b++)
+			if (mine[ipam_block_owner(n, b, &g)])
 				rc = give(st, n, b, st->self);
-		}
 	}
+	free(mine);
 	return rc;
 }
 

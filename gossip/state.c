@@ -2,9 +2,10 @@
  * Replicated state: the record store. Records live in per-owner version lists
  * (for deltas), a key table (for replacement by newer versions) and, for
  * endpoints, (network, address) and (network, name) indexes. Applying is
- * idempotent and order-free; the drop rules (deleted networks, removed
- * instances, superseded block generations) depend only on records that are
- * never dropped themselves, so every node ends up holding the same records.
+ * idempotent and order-free; the drop rules (records of deleted networks,
+ * endpoints of removed instances, records that do not fit their network's
+ * definition) depend only on records that are never dropped themselves, so
+ * every node ends up holding the same records.
  */
 #include "gossip/state_int.h"
 
@@ -500,7 +501,7 @@ static int xfer_order(const struct ovg_state *st, const struct rec *a, const str
  * transfer of a block stays (keyed by writer and block, so at most one each):
  * a node that handed a block on must still know it after a restart, even
  * once the block has moved further. */
-static bool xfer_place(struct ovg_state *st, struct net *n, struct rec *r)
+static void xfer_place(struct ovg_state *st, struct net *n, struct rec *r)
 {
 	struct rec **pp = &n->blocks[r->block];
 	while (*pp && xfer_order(st, *pp, r) < 0)
@@ -508,7 +509,6 @@ static bool xfer_place(struct ovg_state *st, struct net *n, struct rec *r)
 	r->inext = *pp;
 	*pp = r;
 	r->in_block = true;
-	return true;
 }
 
 static void xfer_unplace(struct net *n, struct rec *r)
@@ -569,7 +569,9 @@ static int net_define(struct ovg_state *st, struct net *n, struct rec *def)
 	while (p) {
 		struct rec *next = p->inext;
 		p->inext = NULL;
-		if (p->block >= nblocks || !xfer_place(st, n, p)) {
+		if (p->block < nblocks) {
+			xfer_place(st, n, p);
+		} else {
 			/* not in any list now: unlink the rest by hand */
 			owner_list_remove(st, p);
 			rtab_remove(&st->ktab, p, p->khash);
@@ -694,7 +696,7 @@ static int rec_link(struct ovg_state *st, struct rec *r)
 		break;
 	case OVG_REC_XFER:
 		if (n->def) {
-			(void)xfer_place(st, n, r);
+			xfer_place(st, n, r);
 		} else {
 			r->inext = n->pending;
 			n->pending = r;

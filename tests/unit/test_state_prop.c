@@ -1123,7 +1123,7 @@ static int run(uint64_t seed, int ops, int nnodes, bool verbose)
 		struct pnode *n = &w->nodes[i];
 		n->idx = i;
 		n->w = w;
-		snprintf(n->name, sizeof(n->name), "n%d", i);
+		snprintf(n->name, sizeof(n->name), "n%d", i % 100);
 		n->rng.s = seed * 1000003 + (uint64_t)i;
 		op_restart(w, n, false);
 	}
