@@ -362,7 +362,7 @@ int ovg_state_ipam_next(struct ovg_state *st, uint64_t now_ms, char node[OVG_STA
 
 /* ---- wire encoding (proto/state_codec.c) ---------------------------------------------
  * Bodies are msgpack arrays (positional, compact):
- *   DIGEST/REQUEST  [ [name, instance, version]... ]
+ *   DIGEST/REQUEST  [ [name, instance, version]... ], the sender first
  *   DELTA           [ [name, instance, from, to, [record...]]... ]
  *   IPAM            [ name, instance, net_id, block (-1 = any), count ]
  *   record          [ version, kind, fields... ] (see enum ovg_state_rec_kind)
