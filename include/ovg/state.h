@@ -315,7 +315,16 @@ uint64_t ovg_state_hash(const struct ovg_state *st);
  *   after any state call: ovg_state_needs_save() -> save first; then
  *              ovg_state_push_next() until len 0 -> eager push each piece to a
  *              few random peers; ovg_state_ipam_next() until len 0 -> send to
- *              the named node.
+ *              the named node (also from a timer: requests are resent).
+ *   push-pull: each side's user state is its DIGEST; each side hands the
+ *              other's to ovg_state_receive() and acts on rx as above (the
+ *              pieces can go back over TCP as one big DELTA).
+ *   attach:    -EAGAIN means a block request is queued: run the ipam_next
+ *              loop, wait (bounded, a few seconds) for net_changed on that
+ *              network, retry.
+ * Sizes: a digest is ~21 bytes per instance (20 nodes: ~430 bytes); a
+ * record is ~40-130 bytes. Nothing differing, a digest exchange is the whole
+ * cost of anti-entropy, whatever the number of endpoints.
  */
 
 /* Digest message (kind OVG_ENV_STATE_DIGEST or _REQUEST). 0, -EINVAL kind,
