@@ -13,7 +13,7 @@ VERSION  := 0.1.0
 
 DEPS_PKGS := libsodium-dev libmsgpack-dev libev-dev libnl-3-dev libnl-route-3-dev \
              libjansson-dev check pkg-config clang serf jq tcpdump iptables iproute2 \
-             procps psmisc util-linux iputils-ping gnuplot-nox
+             procps psmisc util-linux iputils-ping gnuplot-nox python3
 PKGS     := libnl-route-3.0 libsodium msgpack jansson
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers -Wno-format-truncation

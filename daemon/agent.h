@@ -82,6 +82,7 @@ struct agent {
 	struct ovg_state *state;
 	ev_timer digest_timer;
 	const struct ovg_addr *pp_peer;   /* gossip address of the push-pull peer we dialed */
+	struct ovg_addr sync_from;        /* the peer we asked for a sync at start-up */
 	uint64_t state_bytes_out, state_msgs_out;
 	/* kernel side (daemon/dataplane.c) */
 	struct dataplane *dp;

@@ -252,6 +252,16 @@ void replica_receive(struct agent *a, const struct ovg_addr *from, const uint8_t
 	replica_after(a);
 	if (rx.kind == OVG_ENV_STATE_DELTA && rx.forward)
 		fanout(a, msg, len, EAGER_FORWARD, from);
+	if (rx.kind == OVG_ENV_STATE_DELTA && (!from || (a->sync_from.len && ovg_addr_eq(from, &a->sync_from))))
+		dataplane_sync_state(a, false);   /* a sync we asked for (TCP, or from that peer) */
+	if (a->pp_peer && rx.kind == OVG_ENV_STATE_DIGEST) {
+		if (rx.send_request) {
+			a->sync_from = *a->pp_peer;
+			dataplane_sync_state(a, true);
+		} else {
+			dataplane_caught_up(a);
+		}
+	}
 	if (!from)
 		return;
 	if (rx.send_request &&
@@ -332,10 +342,10 @@ void replica_merge_state(void *ctx, const uint8_t *buf, size_t len, bool join, u
 
 void replica_member_event(struct agent *a, enum ovg_swim_event ev, const struct ovg_swim_member *m)
 {
-	(void)m;
-	if (ev == OVG_SWIM_EV_JOIN || ev == OVG_SWIM_EV_DEAD || ev == OVG_SWIM_EV_LEFT ||
+	/* suspect and left owners keep their endpoints in the data plane */
+	if (ev == OVG_SWIM_EV_JOIN || ev == OVG_SWIM_EV_DEAD || ev == OVG_SWIM_EV_REAP ||
 	    ev == OVG_SWIM_EV_UPDATE)
-		dataplane_all_changed(a);
+		dataplane_node_changed(a, m->name);
 	if (ev == OVG_SWIM_EV_JOIN)
 		replica_after(a);   /* IPAM requests waiting for that node */
 }
