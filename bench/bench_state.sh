@@ -12,10 +12,12 @@
 #  (b) anti-entropy cost when nothing differs, with EP endpoints in the cluster: N hosts x
 #      CONTAINERS container namespaces, each connected to NETS networks (EP = N x CONTAINERS
 #      x NETS; real veths, real namespaces). tcpdump in the switch namespace records every
-#      gossip packet (UDP and TCP port 7946, each once, at the sender's port) over IDLE
-#      seconds. Gossip is encrypted, so packets are told apart by size: SWIM pings/acks are
-#      < 150 bytes, a state digest (one (node, instance, version) triple per node) is the
-#      only other periodic UDP message; an idle round is one DIGEST and no answer.
+#      gossip packet (UDP and TCP port 7946, each once, as it leaves its sender) over IDLE
+#      seconds. The cluster runs --insecure so that every datagram can be classified by its
+#      plaintext (state DIGEST / REQUEST / DELTA vs SWIM); encryption adds exactly 29 bytes
+#      per datagram (version, 12-byte nonce, 16-byte tag: reference/memberlist-wire.md),
+#      which the table adds back. A round is one agent's periodic DIGEST to one peer plus
+#      whatever answers it draws (none when nothing differs).
 #  (c) VmRSS of every agent holding the EP endpoints.
 #
 # Environment: BENCH_STATE_HOSTS (20), BENCH_STATE_CREATES (50), BENCH_STATE_CONTAINERS (25
@@ -52,7 +54,7 @@ CLIENT=$SIM_WORK/state_client.py
 T_START=$(sim_now_ms)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 say "cluster of $N agents"
-sim_up "$N" >/dev/null || die "cluster up failed"
+sim_up "$N" --insecure >/dev/null || die "cluster up failed"
 mkdir -p "$SIM_WORK/bench"
 
 # ---- the control-socket client ------------------------------------------------------------
@@ -217,7 +219,50 @@ def connect(path, nsfile, nets):
                 sys.exit("connect %s %s: %s" % (net, ns, err.strip()))
 
 
-if sys.argv[1] == "latency":
+def pcap(path):
+    """Classify the gossip datagrams of an --insecure cluster by their plaintext: a state
+    message is [0x0c crc32] 0x08 (user) 0x6f (ovgossipd) version kind body."""
+    kinds = {1: "delta", 2: "digest", 3: "request", 4: "ipam"}
+    count, size = {}, {}
+    with open(path, "rb") as f:
+        hdr = f.read(24)
+        magic = struct.unpack("<I", hdr[:4])[0]
+        e = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
+        link = struct.unpack(e + "I", hdr[20:24])[0]
+        l2 = {1: 14, 113: 16, 276: 20}[link]
+        while True:
+            rec = f.read(16)
+            if len(rec) < 16:
+                break
+            _, _, incl, orig = struct.unpack(e + "IIII", rec)
+            pkt = f.read(incl)
+            ip = pkt[l2:]
+            if len(ip) < 20 or ip[0] >> 4 != 4:
+                continue
+            ihl, proto, tot = (ip[0] & 15) * 4, ip[9], struct.unpack(">H", ip[2:4])[0]
+            if proto == 6:
+                doff = (ip[ihl + 12] >> 4) * 4
+                cls, n = "tcp", tot - ihl - doff
+            elif proto == 17:
+                n = struct.unpack(">H", ip[ihl + 4:ihl + 6])[0] - 8
+                p = ip[ihl + 8:]
+                if p[:1] == b"\x0c":
+                    p = p[5:]
+                if p[:2] == b"\x08\x6f" and len(p) >= 4:
+                    cls = kinds.get(p[3], "state-other")
+                else:
+                    cls = "swim"
+            else:
+                continue
+            count[cls] = count.get(cls, 0) + 1
+            size[cls] = size.get(cls, 0) + n
+    for cls in ("digest", "request", "delta", "ipam", "state-other", "swim", "tcp"):
+        print(cls, count.get(cls, 0), size.get(cls, 0))
+
+
+if sys.argv[1] == "pcap":
+    pcap(sys.argv[2])
+elif sys.argv[1] == "latency":
     latency(int(sys.argv[2]), sys.argv[3], sys.argv[4:])
 elif sys.argv[1] == "connect":
     connect(sys.argv[2], sys.argv[3], sys.argv[4:])
@@ -251,28 +296,28 @@ latency() {
 # agent whose event loop stalls misses probes and is suspected)
 suspicions() { cat "$SIM_WORK"/hosts/h*/agent.log 2>/dev/null | grep -c ' suspect ('; }
 
-# idle_capture TAG: (b) over IDLE seconds; sets DIG_* and IDLE_*
+# idle_capture TAG: (b) over IDLE seconds; sets DIG_*, ROUND_*, IDLE_*
 idle_capture() {
-	local tag=$1 cap=$SIM_WORK/bench/$1.cap sw s0
+	local tag=$1 cap=$SIM_WORK/bench/$1.pcap sw s0 cls c b
 	sw=$(sim_netns sw) || die "no switch namespace"
 	s0=$(suspicions)
 	# -i any -Q in: each packet once, as it enters the switch from its sender
-	nsenter --net="$SIM_NETNS_DIR/$sw" -- timeout "$IDLE" tcpdump -i any -Q in -nn -q -l \
-		'port 7946' >"$cap" 2>"$cap.err"
-	[ -s "$cap" ] || die "tcpdump captured nothing: $(cat "$cap.err")"
+	nsenter --net="$SIM_NETNS_DIR/$sw" -- timeout "$IDLE" tcpdump -i any -Q in -s 128 -w "$cap" \
+		'port 7946' 2>"$cap.err"
 	IDLE_SUSPECT=$(($(suspicions) - s0))
-	# lines: "... IP A.B.C.D.P > E.F.G.H.7946: UDP, length L" or "... tcp L". The digest is
-	# the most common UDP size of 150 bytes and more (pings and acks are smaller); every
-	# agent's digest has the same entries, so their sizes differ by a byte or two at most.
-	awk '/ UDP, length / { print $NF }' "$cap" >"$cap.udp"
-	DIG_SIZE=$(awk '$1 >= 150' "$cap.udp" | sort -n | uniq -c | sort -k1,1nr -k2,2n | awk 'NR == 1 { print $2 }')
-	[ -n "$DIG_SIZE" ] || die "no datagram of 150 bytes or more in ${IDLE}s: no digests?"
-	read -r DIG_N DIG_AVG UDP_OTHER_BIG < <(awk -v m="$DIG_SIZE" '
-		$1 >= m - 2 && $1 <= m + 2 { n++; b += $1; next } $1 >= 150 { o++ }
-		END { printf "%d %.1f %d\n", n, b / n, o }' "$cap.udp")
+	python3 "$CLIENT" pcap "$cap" >"$cap.txt" || die "reading $cap failed"
+	declare -gA CNT=() BYT=()
+	while read -r cls c b; do CNT[$cls]=$c BYT[$cls]=$b; done <"$cap.txt"
+	DIG_N=${CNT[digest]}
+	[ "$DIG_N" -gt 0 ] || die "no state digest in ${IDLE}s of gossip (see $cap)"
 	DIG_EXPECT=$((N * IDLE / 2))
-	IDLE_BPS=$(awk -v w="$IDLE" -v h="$N" '/ UDP, length / || / tcp [0-9]+$/ { b += $NF }
-		END { printf "%.0f", b / w / h }' "$cap")
+	ANSWERS="${CNT[request]} requests, ${CNT[delta]} deltas"
+	read -r DIG_AVG ROUND_B ROUND_ENC IDLE_BPS < <(awk -v dn="$DIG_N" -v db="${BYT[digest]}" \
+		-v rn="${CNT[request]}" -v rb="${BYT[request]}" -v xn="${CNT[delta]}" -v xb="${BYT[delta]}" \
+		-v sb="${BYT[swim]}" -v sn="${CNT[swim]}" -v tb="${BYT[tcp]}" -v w="$IDLE" -v h="$N" 'BEGIN {
+			round = (db + rb + xb) / dn
+			printf "%.1f %.1f %.1f %.0f\n", db / dn, round, round + 29 * (dn + rn + xn) / dn,
+				(db + rb + xb + sb + tb + 29 * (dn + rn + xn + sn)) / w / h }')
 }
 
 rss_all() { # prints "max median" in kB of every agent's VmRSS
@@ -300,7 +345,7 @@ E_P50=$LAT_P50 E_P99=$LAT_P99 E_MAX=$LAT_MAX E_AGENT=$LAT_AGENT_P50 E_SWEEP=$LAT
 say "    all $N list it: p50 $E_P50 ms, p99 $E_P99 ms (sweep $E_SWEEP ms)"
 say "(b) ${IDLE}s idle capture, no endpoints"
 idle_capture empty
-E_DIG_N=$DIG_N E_DIG_AVG=$DIG_AVG E_OTHER=$UDP_OTHER_BIG E_IDLE_BPS=$IDLE_BPS E_SUSP=$IDLE_SUSPECT
+E_DIG_N=$DIG_N E_DIG_AVG=$DIG_AVG E_ROUND=$ROUND_B E_ROUND_ENC=$ROUND_ENC E_ANS=$ANSWERS E_IDLE_BPS=$IDLE_BPS E_SUSP=$IDLE_SUSPECT
 read -r E_RSS_MAX E_RSS_MED < <(rss_all)
 
 # ---- build EP endpoints ---------------------------------------------------------------------
@@ -344,7 +389,7 @@ read -r RSS_MAX RSS_MED < <(rss_all)
 
 say "(b) ${IDLE}s idle capture, $EP endpoints"
 idle_capture full
-F_DIG_N=$DIG_N F_DIG_AVG=$DIG_AVG F_OTHER=$UDP_OTHER_BIG F_IDLE_BPS=$IDLE_BPS F_SUSP=$IDLE_SUSPECT F_EXPECT=$DIG_EXPECT
+F_DIG_N=$DIG_N F_DIG_AVG=$DIG_AVG F_ROUND=$ROUND_B F_ROUND_ENC=$ROUND_ENC F_ANS=$ANSWERS F_IDLE_BPS=$IDLE_BPS F_SUSP=$IDLE_SUSPECT F_EXPECT=$DIG_EXPECT
 
 say "(a) $CREATES creates, $EP endpoints"
 latency full
@@ -367,11 +412,11 @@ endpoints: $EP = $N hosts x $CONTAINERS container namespaces x $NETS attachable 
 | (a) same, max | $E_MAX ms | $F_MAX ms | | |
 | (a) create -> one agent lists it, p50 | $E_AGENT ms | $F_AGENT ms | | |
 | (a) poll resolution (one sweep of all agents) | $E_SWEEP ms | $F_SWEEP ms | | |
-| (b) bytes of one idle anti-entropy round (one encrypted DIGEST datagram, UDP payload) | $E_DIG_AVG B | $F_DIG_AVG B | < 2048 B | $(verdict "$F_DIG_AVG" 2048) |
-| (b) digest-sized datagrams in ${IDLE} s (one per agent per 2 s tick: $F_EXPECT; a REQUEST back would double it) | $E_DIG_N | $F_DIG_N | | |
-| (b) other datagrams of 150 B or more in ${IDLE} s (SWIM gossip: suspicions, refutations) | $E_OTHER | $F_OTHER | | |
-| membership suspicions logged during the ${IDLE} s (all agents) | $E_SUSP | $F_SUSP | 0 | |
-| (b) all gossip bytes per agent per second, idle (SWIM + digests + TCP push-pull) | $E_IDLE_BPS B/s | $F_IDLE_BPS B/s | | |
+| (b) bytes of one idle anti-entropy round, as sent encrypted (digest + any answer, UDP payload incl. 29 B AES-GCM) | $E_ROUND_ENC B | $F_ROUND_ENC B | < 2048 B | $(verdict "$F_ROUND_ENC" 2048) |
+| (b) the same in plaintext (--insecure, as captured) | $E_ROUND B | $F_ROUND B | | |
+| (b) digests in ${IDLE} s (one per agent per 2 s tick: $F_EXPECT), and answers to them | $E_DIG_N; $E_ANS | $F_DIG_N; $F_ANS | | |
+| (b) all gossip bytes per agent per second, idle (SWIM + digests + TCP push-pull; +29 B per datagram) | $E_IDLE_BPS B/s | $F_IDLE_BPS B/s | | |
+| membership suspicions logged during those ${IDLE} s (all agents) | $E_SUSP | $F_SUSP | 0 | |
 | (c) agent VmRSS, max over $N agents (median) | $E_RSS_MAX kB ($E_RSS_MED) | $RSS_MAX kB ($RSS_MED) | < 20480 kB | $(verdict "$RSS_MAX" 20480) |
 
 total run time $(( ($(sim_now_ms) - T_START) / 1000 )) s
