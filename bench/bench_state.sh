@@ -52,6 +52,7 @@ trap 'sim_down >/dev/null 2>&1' EXIT INT TERM
 CLIENT=$SIM_WORK/state_client.py
 
 T_START=$(sim_now_ms)
+ARP_START=$(arp_fulls)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 say "cluster of $N agents"
 sim_up "$N" --insecure >/dev/null || die "cluster up failed"
@@ -175,7 +176,7 @@ def sweep(paths, hosts, argv, deadline):
 
 def latency(rounds, prefix, paths):
     n = len(paths)
-    sweeps, sweep_time = 0, 0.0
+    sweeps, sweep_time, timeouts = 0, 0.0, 0
     for r in range(rounds):
         origin = r % n
         t0 = time.monotonic()
@@ -195,13 +196,14 @@ def latency(rounds, prefix, paths):
                 if status == 0:
                     seen[h] = t
             pending = [h for h in pending if h not in seen]
-        if pending:
-            sys.exit("round %d: %s did not list network %s within 10 s"
-                     % (r, " ".join("h%d" % (h + 1) for h in pending), nid))
+        for h in pending:   # not within 10 s: counted as 10 s (and reported)
+            seen[h] = deadline
+            timeouts += 1
         ms = [(seen[h] - t0) * 1000 for h in range(n)]
         print("%d h%d %.3f %s" % (r, origin + 1, max(ms), " ".join("%.3f" % x for x in ms)), flush=True)
         time.sleep(0.05)   # the next create starts from a quiet cluster
     print("sweep_ms %.3f" % (1000 * sweep_time / max(sweeps, 1)))
+    print("timeouts %d" % timeouts)
 
 
 def connect(path, nsfile, nets):
@@ -290,6 +292,7 @@ latency() {
 	LAT_MAX=$(pct "$SIM_WORK/bench/$tag.all" 100)
 	LAT_AGENT_P50=$(pct "$SIM_WORK/bench/$tag.agent" 50)
 	LAT_SWEEP=$(awk '$1 == "sweep_ms" { printf "%.1f", $2 }' "$raw")
+	LAT_TIMEOUTS=$(awk '$1 == "timeouts" { print $2 }' "$raw")
 }
 
 # suspicions: "member X suspect" lines in every agent log so far (a health indicator: an
@@ -320,6 +323,19 @@ idle_capture() {
 				(db + rb + xb + sb + tb + 29 * (dn + rn + xn + sn)) / w / h }')
 }
 
+# Times the kernel's IPv4 neighbour table was full, all CPUs. The table is shared by every
+# namespace on the machine (net.ipv4.neigh.default.gc_thresh3, 1024 by default, counts the
+# non-permanent entries of all of them): each agent's ARP entries for its peers count, and
+# so do those of any other cluster running at the same time. When it is full, new ARP
+# resolutions fail and agents miss probes.
+arp_fulls() {
+	local n=0 f
+	while read -r -a f; do
+		[[ ${f[12]:-} =~ ^[0-9a-f]+$ ]] && n=$((n + 16#${f[12]}))
+	done </proc/net/stat/arp_cache
+	echo "$n"
+}
+
 rss_all() { # prints "max median" in kB of every agent's VmRSS
 	local h pid
 	for h in $(sim_hosts); do
@@ -341,7 +357,7 @@ endpoints_on() { # HOST: live endpoints over all bench networks, as HOST sees th
 
 say "(a) $CREATES creates, empty cluster"
 latency empty
-E_P50=$LAT_P50 E_P99=$LAT_P99 E_MAX=$LAT_MAX E_AGENT=$LAT_AGENT_P50 E_SWEEP=$LAT_SWEEP
+E_P50=$LAT_P50 E_P99=$LAT_P99 E_MAX=$LAT_MAX E_AGENT=$LAT_AGENT_P50 E_SWEEP=$LAT_SWEEP E_TO=$LAT_TIMEOUTS
 say "    all $N list it: p50 $E_P50 ms, p99 $E_P99 ms (sweep $E_SWEEP ms)"
 say "(b) ${IDLE}s idle capture, no endpoints"
 idle_capture empty
@@ -393,7 +409,7 @@ F_DIG_N=$DIG_N F_DIG_AVG=$DIG_AVG F_ROUND=$ROUND_B F_ROUND_ENC=$ROUND_ENC F_ANS=
 
 say "(a) $CREATES creates, $EP endpoints"
 latency full
-F_P50=$LAT_P50 F_P99=$LAT_P99 F_MAX=$LAT_MAX F_AGENT=$LAT_AGENT_P50 F_SWEEP=$LAT_SWEEP
+F_P50=$LAT_P50 F_P99=$LAT_P99 F_MAX=$LAT_MAX F_AGENT=$LAT_AGENT_P50 F_SWEEP=$LAT_SWEEP F_TO=$LAT_TIMEOUTS
 
 # ---- report ---------------------------------------------------------------------------------
 
@@ -412,6 +428,7 @@ endpoints: $EP = $N hosts x $CONTAINERS container namespaces x $NETS attachable 
 | (a) same, max | $E_MAX ms | $F_MAX ms | | |
 | (a) create -> one agent lists it, p50 | $E_AGENT ms | $F_AGENT ms | | |
 | (a) poll resolution (one sweep of all agents) | $E_SWEEP ms | $F_SWEEP ms | | |
+| (a) agents that did not list a network within 10 s (counted as 10 s) | $E_TO | $F_TO | 0 | |
 | (b) bytes of one idle anti-entropy round, as sent encrypted (digest + any answer, UDP payload incl. 29 B AES-GCM) | $E_ROUND_ENC B | $F_ROUND_ENC B | < 2048 B | $(verdict "$F_ROUND_ENC" 2048) |
 | (b) the same in plaintext (--insecure, as captured) | $E_ROUND B | $F_ROUND B | | |
 | (b) digests in ${IDLE} s (one per agent per 2 s tick: $F_EXPECT), and answers to them | $E_DIG_N; $E_ANS | $F_DIG_N; $F_ANS | | |
@@ -419,5 +436,5 @@ endpoints: $EP = $N hosts x $CONTAINERS container namespaces x $NETS attachable 
 | membership suspicions logged during those ${IDLE} s (all agents) | $E_SUSP | $F_SUSP | 0 | |
 | (c) agent VmRSS, max over $N agents (median) | $E_RSS_MAX kB ($E_RSS_MED) | $RSS_MAX kB ($RSS_MED) | < 20480 kB | $(verdict "$RSS_MAX" 20480) |
 
-total run time $(( ($(sim_now_ms) - T_START) / 1000 )) s
+total run time $(( ($(sim_now_ms) - T_START) / 1000 )) s; the kernel's shared IPv4 neighbour table (gc_thresh3 $(cat /proc/sys/net/ipv4/neigh/default/gc_thresh3 2>/dev/null)) was full $(($(arp_fulls) - ARP_START)) times during the run
 EOF
