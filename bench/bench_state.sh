@@ -47,6 +47,19 @@ done
 [ $((N * CONTAINERS)) -le 4000 ] || die "N x CONTAINERS must be at most 4000 (one /20 per network)"
 [ "$NETS" -le 150 ] || die "at most 150 networks"
 
+# Times the kernel's IPv4 neighbour table was full, all CPUs. The table is shared by every
+# namespace on the machine (net.ipv4.neigh.default.gc_thresh3, 1024 by default, counts the
+# non-permanent entries of all of them): each agent's ARP entries for its peers count, and
+# so do those of any other cluster running at the same time. When it is full, new ARP
+# resolutions fail and agents miss probes.
+arp_fulls() {
+	local n=0 f
+	while read -r -a f; do
+		[[ ${f[12]:-} =~ ^[0-9a-f]+$ ]] && n=$((n + 16#${f[12]}))
+	done </proc/net/stat/arp_cache
+	echo "$n"
+}
+
 sim_use "bst$$" || exit 1
 trap 'sim_down >/dev/null 2>&1' EXIT INT TERM
 CLIENT=$SIM_WORK/state_client.py
@@ -55,7 +68,11 @@ T_START=$(sim_now_ms)
 ARP_START=$(arp_fulls)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 say "cluster of $N agents"
-sim_up "$N" --insecure >/dev/null || die "cluster up failed"
+if ! sim_up "$N" --insecure >/dev/null; then
+	n=$(($(arp_fulls) - ARP_START))
+	[ "$n" -gt 0 ] && say "the kernel's shared IPv4 neighbour table overflowed $n times meanwhile (another large cluster on this machine?): ARP fails; raise net.ipv4.neigh.default.gc_thresh1..3"
+	die "cluster up failed"
+fi
 mkdir -p "$SIM_WORK/bench"
 
 # ---- the control-socket client ------------------------------------------------------------
@@ -321,19 +338,6 @@ idle_capture() {
 			round = (db + rb + xb) / dn
 			printf "%.1f %.1f %.1f %.0f\n", db / dn, round, round + 29 * (dn + rn + xn) / dn,
 				(db + rb + xb + sb + tb + 29 * (dn + rn + xn + sn)) / w / h }')
-}
-
-# Times the kernel's IPv4 neighbour table was full, all CPUs. The table is shared by every
-# namespace on the machine (net.ipv4.neigh.default.gc_thresh3, 1024 by default, counts the
-# non-permanent entries of all of them): each agent's ARP entries for its peers count, and
-# so do those of any other cluster running at the same time. When it is full, new ARP
-# resolutions fail and agents miss probes.
-arp_fulls() {
-	local n=0 f
-	while read -r -a f; do
-		[[ ${f[12]:-} =~ ^[0-9a-f]+$ ]] && n=$((n + 16#${f[12]}))
-	done </proc/net/stat/arp_cache
-	echo "$n"
 }
 
 rss_all() { # prints "max median" in kB of every agent's VmRSS

@@ -16,9 +16,23 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 HOSTS=(h1 h2 h3)
 T0=$(sim_now_ms)
 
+# Times the kernel's IPv4 neighbour table was full (it is shared by every namespace on the
+# machine, gc_thresh3 counts all their non-permanent entries): when it overflows, ARP
+# between the hosts fails and agents cannot reach each other, whatever ovgossipd does.
+arp_fulls() {
+	local n=0 f
+	while read -r -a f; do
+		[[ ${f[12]:-} =~ ^[0-9a-f]+$ ]] && n=$((n + 16#${f[12]}))
+	done </proc/net/stat/arp_cache
+	echo "$n"
+}
+ARP0=$(arp_fulls)
+
 fail() {
-	local h
+	local h n
 	echo "FAIL: $*" >&2
+	n=$(($(arp_fulls) - ARP0))
+	[ "$n" -gt 0 ] && echo "  note: the kernel's shared IPv4 neighbour table overflowed $n times during this test (another large cluster on this machine?)" >&2
 	for h in "${HOSTS[@]}"; do sim_log_tail "$h" 20 2>&1 | sed 's/^/  /' >&2; done
 	exit 1
 }
