@@ -365,7 +365,7 @@ E_P50=$LAT_P50 E_P99=$LAT_P99 E_MAX=$LAT_MAX E_AGENT=$LAT_AGENT_P50 E_SWEEP=$LAT
 say "    all $N list it: p50 $E_P50 ms, p99 $E_P99 ms (sweep $E_SWEEP ms)"
 say "(b) ${IDLE}s idle capture, no endpoints"
 idle_capture empty
-E_DIG_N=$DIG_N E_DIG_AVG=$DIG_AVG E_ROUND=$ROUND_B E_ROUND_ENC=$ROUND_ENC E_ANS=$ANSWERS E_IDLE_BPS=$IDLE_BPS E_SUSP=$IDLE_SUSPECT
+E_DIG_N=$DIG_N E_ROUND=$ROUND_B E_ROUND_ENC=$ROUND_ENC E_ANS=$ANSWERS E_IDLE_BPS=$IDLE_BPS E_SUSP=$IDLE_SUSPECT
 read -r E_RSS_MAX E_RSS_MED < <(rss_all)
 
 # ---- build EP endpoints ---------------------------------------------------------------------
@@ -409,7 +409,7 @@ read -r RSS_MAX RSS_MED < <(rss_all)
 
 say "(b) ${IDLE}s idle capture, $EP endpoints"
 idle_capture full
-F_DIG_N=$DIG_N F_DIG_AVG=$DIG_AVG F_ROUND=$ROUND_B F_ROUND_ENC=$ROUND_ENC F_ANS=$ANSWERS F_IDLE_BPS=$IDLE_BPS F_SUSP=$IDLE_SUSPECT F_EXPECT=$DIG_EXPECT
+F_DIG_N=$DIG_N F_ROUND=$ROUND_B F_ROUND_ENC=$ROUND_ENC F_ANS=$ANSWERS F_IDLE_BPS=$IDLE_BPS F_SUSP=$IDLE_SUSPECT F_EXPECT=$DIG_EXPECT
 
 say "(a) $CREATES creates, $EP endpoints"
 latency full

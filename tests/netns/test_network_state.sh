@@ -236,6 +236,7 @@ before=$(inspect_norm h3 nst-a)
 link_before=$(sim_exec c2 ip -o link show eth0) || fail "c2 has no eth0"
 sim_ping_count c1 10.61.0.20 250 0.02 >"$SIM_WORK/ping" &
 ping_pid=$!
+# shellcheck disable=SC2016 # eval'd later
 sim_wait_until 2 eval '[ -n "$(ip netns pids "$SIM_PREFIX-c1")" ]' || fail "ping in c1 did not start"
 sleep 0.3   # some echoes before the kill
 sim_agent_kill h3 >/dev/null || fail "kill h3"
@@ -297,6 +298,7 @@ refused "node rm of an alive node" "alive" -- h1 node rm h2
 refused "node rm of an unknown node" "unknown|not found" -- h1 node rm nst-nobody
 sim_agent_kill h2 >/dev/null || fail "kill h2"
 HOSTS=(h1 h3)
+# shellcheck disable=SC2016 # eval'd later
 sim_wait_until 15 eval '[ "$(status_of h1 h2)" = dead ] && [ "$(status_of h3 h2)" = dead ]' ||
 	fail "h2 not dead on h1 and h3 within 15 s"
 out=$(sim_ovg h1 node rm h2 2>&1) || fail "node rm h2 (dead) on h1: $out"
