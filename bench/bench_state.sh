@@ -332,7 +332,7 @@ idle_capture() {
 	[ "$DIG_N" -gt 0 ] || die "no state digest in ${IDLE}s of gossip (see $cap)"
 	DIG_EXPECT=$((N * IDLE / 2))
 	ANSWERS="${CNT[request]} requests, ${CNT[delta]} deltas"
-	read -r DIG_AVG ROUND_B ROUND_ENC IDLE_BPS < <(awk -v dn="$DIG_N" -v db="${BYT[digest]}" \
+	read -r _ ROUND_B ROUND_ENC IDLE_BPS < <(awk -v dn="$DIG_N" -v db="${BYT[digest]}" \
 		-v rn="${CNT[request]}" -v rb="${BYT[request]}" -v xn="${CNT[delta]}" -v xb="${BYT[delta]}" \
 		-v sb="${BYT[swim]}" -v sn="${CNT[swim]}" -v tb="${BYT[tcp]}" -v w="$IDLE" -v h="$N" 'BEGIN {
 			round = (db + rb + xb) / dn
