@@ -70,6 +70,162 @@
 
 static const uint8_t sim_meta[] = { 0xff, 0x81, 0xa3, 'o', 'v', 'g', 0xa1, '1' };
 
+
+/* ---- memory ---------------------------------------------------------------
+ * N nodes each holding N members make N^2 small heap objects (member records,
+ * meta copies, queued broadcasts): 10^8 at N = 10,000. glibc's malloc adds a
+ * 16-byte header and rounds to 32-byte chunks; this simulator-only allocator
+ * serves blocks up to 256 bytes from one size class each (16-byte steps, no
+ * header: the class is the address range), bump-allocated from a large
+ * reserved mapping with transparent huge pages, freed blocks on a LIFO list.
+ * Bigger blocks go to glibc (__libc_*). SWIMSIM_MALLOC=libc turns it off.
+ * Not built under AddressSanitizer, which must own malloc.
+ */
+#if !defined(__SANITIZE_ADDRESS__)
+#include <sys/mman.h>
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+extern void *__libc_memalign(size_t, size_t);
+
+#define SA_CLASSES   16
+#define SA_STEP      16
+#define SA_MAX       (SA_CLASSES * SA_STEP)
+#define SA_SPAN_BITS 34                 /* 16 GiB of address space per class */
+
+static uint8_t *sa_base;
+static int sa_state;                    /* 0 unknown, 1 on, -1 off */
+static uint8_t *sa_bump[SA_CLASSES];
+static void *sa_free[SA_CLASSES];
+size_t swimsim_heap_bytes;
+
+static bool sa_on(void)
+{
+	if (sa_state == 0) {
+		const char *e = getenv("SWIMSIM_MALLOC");
+		void *p = MAP_FAILED;
+		sa_state = -1;
+		if (!e || strcmp(e, "libc") != 0)
+			p = mmap(NULL, (size_t)SA_CLASSES << SA_SPAN_BITS, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p != MAP_FAILED) {
+			sa_base = p;
+			madvise(p, (size_t)SA_CLASSES << SA_SPAN_BITS, MADV_HUGEPAGE);
+			for (int c = 0; c < SA_CLASSES; c++)
+				sa_bump[c] = sa_base + ((size_t)c << SA_SPAN_BITS);
+			sa_state = 1;
+		}
+	}
+	return sa_state > 0;
+}
+
+static bool sa_ours(const void *p)
+{
+	return sa_base && (const uint8_t *)p >= sa_base &&
+	       (const uint8_t *)p < sa_base + ((size_t)SA_CLASSES << SA_SPAN_BITS);
+}
+
+static size_t sa_class_size(const void *p)
+{
+	return (size_t)((((const uint8_t *)p - sa_base) >> SA_SPAN_BITS) + 1) * SA_STEP;
+}
+
+static void *sa_alloc(size_t n, bool zero)
+{
+	int c = n ? (int)((n - 1) / SA_STEP) : 0;
+	size_t sz = (size_t)(c + 1) * SA_STEP;
+	void *p = sa_free[c];
+
+	if (p) {
+		sa_free[c] = *(void **)p;
+		if (zero)
+			memset(p, 0, sz);
+		return p;
+	}
+	if (sa_bump[c] + sz > sa_base + ((size_t)(c + 1) << SA_SPAN_BITS))
+		return NULL;
+	p = sa_bump[c];
+	sa_bump[c] += sz;              /* fresh pages are zero */
+	swimsim_heap_bytes += sz;
+	return p;
+}
+
+void *malloc(size_t n)
+{
+	if (n <= SA_MAX && sa_on())
+		return sa_alloc(n, false);
+	return __libc_malloc(n);
+}
+
+void *calloc(size_t a, size_t b)
+{
+	size_t n;
+
+	if (__builtin_mul_overflow(a, b, &n))
+		return NULL;
+	if (n <= SA_MAX && sa_on())
+		return sa_alloc(n, true);
+	return __libc_calloc(a, b);
+}
+
+void free(void *p)
+{
+	if (!p)
+		return;
+	if (sa_ours(p)) {
+		int c = (int)(((uint8_t *)p - sa_base) >> SA_SPAN_BITS);
+		*(void **)p = sa_free[c];
+		sa_free[c] = p;
+		return;
+	}
+	__libc_free(p);
+}
+
+void *realloc(void *p, size_t n)
+{
+	if (p && sa_ours(p)) {
+		size_t old = sa_class_size(p);
+		void *q;
+		if (n <= old && n > 0)
+			return p;
+		q = malloc(n);
+		if (!q)
+			return NULL;
+		memcpy(q, p, old < n ? old : n);
+		free(p);
+		return q;
+	}
+	if (!p)
+		return malloc(n);
+	return __libc_realloc(p, n);
+}
+
+void *memalign(size_t al, size_t n) { return __libc_memalign(al, n); }
+void *aligned_alloc(size_t al, size_t n) { return __libc_memalign(al, n); }
+void *valloc(size_t n) { return __libc_memalign(4096, n); }
+int posix_memalign(void **out, size_t al, size_t n)
+{
+	void *p = __libc_memalign(al, n);
+
+	if (!p)
+		return ENOMEM;
+	*out = p;
+	return 0;
+}
+size_t malloc_usable_size(void *p);
+size_t malloc_usable_size(void *p)
+{
+	extern size_t __malloc_usable_size(void *) __attribute__((weak));
+	if (!p)
+		return 0;
+	if (sa_ours(p))
+		return sa_class_size(p);
+	return __malloc_usable_size ? __malloc_usable_size(p) : 0;
+}
+#endif
+
 /* ---- options ------------------------------------------------------------ */
 
 struct opts {
@@ -190,7 +346,7 @@ struct node {
 	uint64_t started_at, leave_deadline;
 	int32_t pp_peer;                /* merge_state's peer (dialer side), -1 */
 	uint32_t settle_seq;
-	bool settle_ping;
+	bool settle_ping, settle_want_ping;
 	uint64_t pkts_out, bytes_out, msgs_out, tcp_bytes_out, pkts_in;
 };
 
@@ -307,6 +463,7 @@ struct sim {
 	uint64_t events_processed;
 	uint64_t checks;
 	uint32_t nlive;
+	uint64_t susp_max_us;
 
 	/* timeline */
 	FILE *csv;
@@ -599,7 +756,7 @@ static int cb_send_packet(void *ctx, const struct ovg_addr *to, const uint8_t *p
 	bool add_crc = crc && !O.no_crc;
 
 	if (nd->muted) {
-		if (nd->settling)
+		if (nd->settle_want_ping)
 			settle_note_ping(nd, payload, len);
 		return 0;
 	}
@@ -819,7 +976,9 @@ static void cb_event(void *ctx, enum ovg_swim_event ev, const struct ovg_swim_me
 			G.ev_left++;
 		}
 		if (live(sn) && m->incarnation >= sn->start_inc) {
-			if (!reachable2(o, (uint32_t)subj)) {
+			/* suspicions begun across a partition may end just after the heal */
+			if (!reachable2(o, (uint32_t)subj) ||
+			    (G.last_heal && G.now - G.last_heal < G.susp_max_us + 2000000)) {
 				G.part_marks++;
 			} else {
 				struct fd_ent *e = fd_find((uint64_t)o << 32 | (uint32_t)subj, true);
@@ -1311,7 +1470,9 @@ static void settle_tick(struct node *nd, uint64_t t_ms)
 {
 	nd->settling = true;
 	nd->settle_ping = false;
+	nd->settle_want_ping = true;
 	ovg_swim_tick(nd->s, t_ms);
+	nd->settle_want_ping = false;
 	if (nd->settle_ping) {
 		struct ovg_msg m;
 		uint8_t ack[32];
@@ -2234,6 +2395,13 @@ static bool results(void)
 			if (o == t->subject || !live(nd) || nd->started_at > t->t0)
 				continue;
 			if (!t->learned_ms[o]) {
+				struct ovg_swim_member m;
+				/* a restart before this observer saw the death: alive -> alive at a
+				 * newer incarnation raises no event */
+				if (t->kind == TR_JOIN && live(&G.nodes[t->subject]) &&
+				    ovg_swim_member_find(nd->s, G.names[t->subject], &m) == 0 &&
+				    m.state == OVG_STATE_ALIVE && m.incarnation >= G.nodes[t->subject].start_inc)
+					continue;
 				nmiss++;
 				continue;
 			}
@@ -2708,6 +2876,13 @@ int main(int argc, char **argv)
 	if (O.loss < 0 || O.loss > 1 || O.stall_frac < 0 || O.stall_frac > 1)
 		die("probabilities must be in 0..1");
 	print_params();
+	{
+		struct ovg_swim_config c;
+		swim_config(&c);
+		G.susp_max_us = 1000 * ovg_swim_suspicion_min_ms(c.suspicion_mult, O.nodes,
+								  c.probe_interval_ms) *
+				c.suspicion_max_mult;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &w0);
 
 	G.n = O.nodes;
@@ -2753,8 +2928,14 @@ int main(int argc, char **argv)
 	G.phase = PH_PRELOAD;
 	setup_scenario();
 	clock_gettime(CLOCK_MONOTONIC, &w1);
-	printf("setup_wall_s=%.2f\n", (double)(w1.tv_sec - w0.tv_sec) +
-	       (double)(w1.tv_nsec - w0.tv_nsec) / 1e9);
+	{
+		struct rusage ru;
+		getrusage(RUSAGE_SELF, &ru);
+		printf("setup_wall_s=%.2f setup_cpu_s=%.2f\n", (double)(w1.tv_sec - w0.tv_sec) +
+		       (double)(w1.tv_nsec - w0.tv_nsec) / 1e9,
+		       (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+			       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
+	}
 	fflush(stdout);
 	G.phase = PH_RUN;
 	G.now = T0_US;
@@ -2817,8 +2998,10 @@ int main(int argc, char **argv)
 	{
 		struct rusage ru;
 		getrusage(RUSAGE_SELF, &ru);
-		printf("wall_s=%.2f events=%" PRIu64 " max_rss_mb=%ld\n",
+		printf("wall_s=%.2f cpu_s=%.2f events=%" PRIu64 " max_rss_mb=%ld\n",
 		       (double)(w1.tv_sec - w0.tv_sec) + (double)(w1.tv_nsec - w0.tv_nsec) / 1e9,
+		       (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+			       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6,
 		       G.events_processed, ru.ru_maxrss / 1024);
 	}
 	if (G.csv)
