@@ -262,6 +262,7 @@ struct opts {
 	uint32_t csv_step_ms;
 	uint32_t track_max;
 	uint32_t members_max;
+	uint32_t preload_sample;
 	bool no_crc;
 	bool verbose;
 };
@@ -464,6 +465,7 @@ struct sim {
 	uint64_t checks;
 	uint32_t nlive;
 	uint64_t susp_max_us;
+	bool partial;                   /* members_max < nodes: partial views */
 
 	/* timeline */
 	FILE *csv;
@@ -1501,7 +1503,28 @@ static void preload(uint32_t count)
 		nd->muted = true;
 		node_start(i, -1);
 		nd->tick_at = UINT64_MAX;
-		ovg_swim_merge_nodes(nd->s, G.recs, count, t_create);
+		if (G.partial) {
+			/* a random view of members_max members, self included */
+			static struct ovg_push_node *sub;
+			static uint32_t *stamp;
+			uint32_t m = O.members_max, k = 0;
+			if (!sub) {
+				sub = xcalloc(m, sizeof(*sub));
+				stamp = xcalloc(G.n, sizeof(*stamp));
+			}
+			sub[k++] = G.recs[i];
+			stamp[i] = i + 1;
+			while (k < m && k < count) {
+				uint32_t j = rnd_below(&r, count);
+				if (stamp[j] == i + 1)
+					continue;
+				stamp[j] = i + 1;
+				sub[k++] = G.recs[j];
+			}
+			ovg_swim_merge_nodes(nd->s, sub, k, t_create);
+		} else {
+			ovg_swim_merge_nodes(nd->s, G.recs, count, t_create);
+		}
 		settle_queue(nd, t_create);
 		G.now = t1 * 1000;
 		settle_tick(nd, t1);
@@ -1513,6 +1536,15 @@ static void preload(uint32_t count)
 		nd->started_at = 0;
 		if (O.verbose && (i + 1) % 1000 == 0)
 			fprintf(stderr, "preload: %u/%u nodes\n", i + 1, count);
+		if (O.preload_sample && i + 1 >= O.preload_sample) {
+			struct rusage ru;
+			getrusage(RUSAGE_SELF, &ru);
+			printf("preload_sample=%u cpu_s=%.2f max_rss_mb=%ld\n", i + 1,
+			       (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+				       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6,
+			       ru.ru_maxrss / 1024);
+			exit(0);
+		}
 	}
 	G.now = T0_US;
 	for (uint32_t i = 0; i < count; i++) {
@@ -1856,10 +1888,40 @@ static void check_false_dead(void)
 
 /* Every live node sees exactly the live nodes alive (nothing suspect) and no
  * started-and-gone node alive. full: also scan for suspects (O(n^2)). */
+static bool converged_partial(char *why, size_t whylen)
+{
+	for (uint32_t i = 0; i < G.n; i++) {
+		struct node *nd = &G.nodes[i];
+		if (!live(nd))
+			continue;
+		for (size_t k = 0, c = ovg_swim_member_count(nd->s); k < c; k++) {
+			struct ovg_swim_member m;
+			int32_t j;
+			bool up;
+			if (ovg_swim_member_get(nd->s, k, &m) < 0 || m.is_self)
+				continue;
+			j = node_of_name(m.name);
+			if (j < 0)
+				continue;
+			up = live(&G.nodes[j]);
+			if (up != (m.state == OVG_STATE_ALIVE) ||
+			    (!up && m.state == OVG_STATE_SUSPECT)) {
+				snprintf(why, whylen, "n%u sees %s %s as state %d", i,
+					 up ? "live" : "gone", m.name, m.state);
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
 static bool converged(bool full, char *why, size_t whylen)
 {
 	uint32_t L = 0, *down = NULL, nd_down = 0;
 	bool ok = true;
+
+	if (G.partial)
+		return full ? converged_partial(why, whylen) : true;
 
 	for (uint32_t i = 0; i < G.n; i++)
 		if (live(&G.nodes[i]))
@@ -2385,15 +2447,16 @@ static bool results(void)
 		uint32_t worst = 0, nmiss = 0;
 		struct dist one = { 0 };
 		bool ended = false;
-		/* a track is judged if the run went on long enough after it */
-		if (G.end - t->t0 < (uint64_t)(O.quiet_s * 1e6))
-			continue;
-		/* a later event about the same subject ends this one */
-		ended = t->closed;
+		/* misses count only if the run went on long enough after it, and
+		 * a later event about the same subject ends this one */
+		ended = t->closed || G.end - t->t0 < (uint64_t)(O.quiet_s * 1e6);
 		for (uint32_t o = 0; o < G.n; o++) {
 			struct node *nd = &G.nodes[o];
 			if (o == t->subject || !live(nd) || nd->started_at > t->t0)
 				continue;
+			if (!t->learned_ms[o] && G.partial &&
+			    ovg_swim_member_find(nd->s, G.names[t->subject], NULL) < 0)
+				continue;     /* not in this observer's partial view */
 			if (!t->learned_ms[o]) {
 				struct ovg_swim_member m;
 				/* a restart before this observer saw the death: alive -> alive at a
@@ -2416,7 +2479,7 @@ static bool results(void)
 				violation("%s of n%u at t=%.3f: %u live nodes never learned it", kn[t->kind],
 					  t->subject, rel_s(t->t0), nmiss);
 		}
-		if (!nmiss)
+		if (!nmiss && one.n)
 			dist_add(&all[t->kind], worst);
 		if (t->kind == TR_FAIL && t->t_first_suspect)
 			dist_add(&firstsus, (uint32_t)((t->t_first_suspect - t->t0) / 1000));
@@ -2679,6 +2742,8 @@ static void parse(int argc, char **argv)
 			O.cdf = v;
 		} else if (ARG("--track-max")) {
 			O.track_max = (uint32_t)num(v, a);
+		} else if (ARG("--preload-sample")) {
+			O.preload_sample = (uint32_t)num(v, a);
 		} else if (strcmp(a, "--no-crc") == 0) {
 			O.no_crc = true;
 		} else if (strcmp(a, "--verbose") == 0) {
@@ -2698,6 +2763,9 @@ static void print_params(void)
 	swim_config(&c);
 	smin = ovg_swim_suspicion_min_ms(c.suspicion_mult, O.nodes, c.probe_interval_ms);
 	printf("SEED=%" PRIu64 "\n", O.seed);
+	if (O.members_max && O.members_max < O.nodes)
+		printf("param PARTIAL VIEWS: each node knows %u random members (members_max), not all %u\n",
+		       O.members_max, O.nodes);
 	printf("param scenario=%s nodes=%u duration_s=%.1f settle_s=%.1f quiet_s=%.1f bootstrap=%s\n",
 	       O.scenario, O.nodes, O.duration_s, O.settle_s, O.quiet_s, O.bootstrap);
 	printf("param net loss=%.4f lat_base_us=%.0f lat_jitter_us=%.0f lat_sigma=%.2f lat_dist=%s "
@@ -2886,6 +2954,7 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &w0);
 
 	G.n = O.nodes;
+	G.partial = O.members_max && O.members_max < O.nodes;
 	G.net_rng.s = O.seed * 0x9e3779b97f4a7c15ull + 1;
 	G.scen_rng.s = O.seed * 0xbf58476d1ce4e5b9ull + 2;
 	lat_init();
