@@ -243,6 +243,7 @@ struct opts {
 	int push_pull_interval, indirect_checks, gossip_to_the_dead;
 	bool no_tcp_ping;
 	bool lifeguard;
+	bool lifeguard_off_min;
 	const char *bootstrap;
 	double join_stagger_ms;
 	int join_count;
@@ -457,7 +458,7 @@ struct sim {
 	uint64_t pkts, bytes, msgs, tcp_bytes, pkts_lost, pkts_blocked, pkts_to_down,
 		 pkts_overflow, tcp_msgs;
 	uint64_t ev_suspect, ev_dead, ev_left, ev_join, ev_update;
-	uint64_t fp_declarations, fp_marks, part_marks;
+	uint64_t fp_declarations, fp_marks, part_marks, fp_healthy;
 	uint64_t fp_dead_ms_total;
 	uint64_t violations;
 	uint64_t stalls;
@@ -993,6 +994,10 @@ static void cb_event(void *ctx, enum ovg_swim_event ev, const struct ovg_swim_me
 				if (sn->fp_inc != m->incarnation) {
 					sn->fp_inc = m->incarnation;
 					G.fp_declarations++;
+					/* the victim was responsive all through its suspicion:
+					 * a healthy node, accused by a slow one (Lifeguard's case) */
+					if (!stalled(sn) && sn->stall_end_last + G.susp_max_us < G.now)
+						G.fp_healthy++;
 					if (O.verbose)
 						printf("t=%.3f false %s: n%d inc %u (by n%u)\n",
 						       rel_s(G.now), ev == OVG_SWIM_EV_DEAD ? "dead" : "left",
@@ -1277,9 +1282,12 @@ static void swim_config(struct ovg_swim_config *c)
 	if (O.members_max)
 		c->members_max = O.members_max;
 	if (!O.lifeguard) {
-		/* no Lifeguard: the suspicion timeout is fixed at what its maximum
-		 * was (confirmations cannot shorten it), no local health awareness */
-		c->suspicion_mult *= c->suspicion_max_mult;
+		/* no Lifeguard: a fixed suspicion timeout (confirmations cannot
+		 * shorten it) and no local health awareness. "off": fixed at what
+		 * its maximum was; "off-min": fixed at suspicion_mult * log10(n) *
+		 * probe_interval, the pre-Lifeguard SWIM/memberlist timeout. */
+		if (!O.lifeguard_off_min)
+			c->suspicion_mult *= c->suspicion_max_mult;
 		c->suspicion_max_mult = 1;
 		c->awareness_max = 1;
 	}
@@ -2343,6 +2351,8 @@ static void dispatch(uint32_t e)
 		{
 			double d = O.stall_ms * (0.5 + rnd01(&G.scen_rng));
 			uint64_t until = G.now + (uint64_t)(d * 1000);
+			if (G.now + (uint64_t)(O.quiet_s * 1e6) > G.end)
+				break;          /* the quiet tail has no stalls */
 			G.stalls++;
 			nd->stall_until = until;
 			nd->stall_end_last = until;
@@ -2531,6 +2541,7 @@ static bool results(void)
 		}
 		fclose(cdf);
 	}
+	printf("false_positives_healthy=%" PRIu64 " ", G.fp_healthy);
 	printf("false_positive_declarations=%" PRIu64 " false_dead_marks=%" PRIu64
 	       " false_dead_pairs_open=%zu partition_dead_marks=%" PRIu64 " suspect_events=%" PRIu64
 	       " dead_events=%" PRIu64 " stalls=%" PRIu64 "\n",
@@ -2611,7 +2622,8 @@ static void usage(void)
 "  --eager-fanout K --suspicion-mult K --suspicion-max-mult K --awareness-max K\n"
 "  --retransmit-mult K --push-pull-interval MS --indirect-checks K --no-tcp-ping\n"
 "  --gossip-to-the-dead MS --members-max N\n"
-"  --lifeguard on|off       off: suspicion fixed at its max, no awareness\n"
+"  --lifeguard on|off|off-min  off: suspicion fixed at its max, no awareness;\n"
+"                           off-min: fixed at its min (pre-Lifeguard SWIM)\n"
 "  --join-count J --join-window S --join-stagger-ms MS\n"
 "  --fail-frac F            fail10pct: fraction failing at once (0.1)\n"
 "  --restart-after S        fail1/fail10pct: restart the victims after S\n"
@@ -2697,9 +2709,10 @@ static void parse(int argc, char **argv)
 		} else if (strcmp(a, "--no-tcp-ping") == 0) {
 			O.no_tcp_ping = true;
 		} else if (ARG("--lifeguard")) {
-			if (strcmp(v, "on") && strcmp(v, "off"))
-				die("--lifeguard on|off");
+			if (strcmp(v, "on") && strcmp(v, "off") && strcmp(v, "off-min"))
+				die("--lifeguard on|off|off-min");
 			O.lifeguard = strcmp(v, "on") == 0;
+			O.lifeguard_off_min = strcmp(v, "off-min") == 0;
 		} else if (ARG("--join-count")) {
 			O.join_count = (int)num(v, a);
 		} else if (ARG("--join-window")) {
@@ -2780,7 +2793,8 @@ static void print_params(void)
 	       c.probe_interval_ms, c.probe_timeout_ms, c.gossip_interval_ms, c.gossip_nodes,
 	       c.eager_fanout, c.indirect_checks, c.retransmit_mult, c.suspicion_mult,
 	       c.suspicion_max_mult, c.awareness_max, c.push_pull_interval_ms, c.gossip_to_the_dead_ms,
-	       c.disable_tcp_pings ? "off" : "on", O.lifeguard ? "on" : "off", c.bcast_queue_max,
+	       c.disable_tcp_pings ? "off" : "on",
+	       O.lifeguard ? "on" : (O.lifeguard_off_min ? "off-min" : "off"), c.bcast_queue_max,
 	       c.members_max);
 	printf("param derived suspicion_min_ms=%" PRIu64 " suspicion_max_ms=%" PRIu64
 	       " retransmit_limit=%u push_pull_scaled_ms=%" PRIu64 "\n",
