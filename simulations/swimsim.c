@@ -264,6 +264,7 @@ struct opts {
 	uint32_t track_max;
 	uint32_t members_max;
 	uint32_t preload_sample;
+	bool state_tcp_reply;
 	bool no_crc;
 	bool verbose;
 };
@@ -1059,7 +1060,7 @@ static void st_send_udp(struct node *nd, uint32_t to, const uint8_t *msg, size_t
 {
 	uint8_t *buf;
 
-	if (len + 1 > OVG_UDP_MAX - OVG_CRYPT_OVERHEAD)
+	if (len + 1 > OVG_UDP_MAX)         /* daemon/replica.c send_user_udp */
 		return;
 	buf = malloc(len + 1);
 	if (!buf)
@@ -2339,7 +2340,10 @@ static void dispatch(uint32_t e)
 			break;
 		if (defer_if_stalled(nd, e, ev))
 			return;
-		st_receive(nd, -1, ev->data, ev->len);
+		/* the daemon hands TCP state messages over with no sender (from =
+		 * NULL), so a digest that came by TCP is never answered;
+		 * --state-tcp-reply models answering it at the sender's address */
+		st_receive(nd, O.state_tcp_reply ? (int32_t)ev->other : -1, ev->data, ev->len);
 		node_after(nd);
 		break;
 	case EV_SCEN:
@@ -2631,6 +2635,7 @@ static void usage(void)
 "  --churn-rate R           churn events per second (kill/restart/leave/join)\n"
 "  --stall-frac F --stall-ms MS --stall-gap-ms MS --rcvbuf-pkts N\n"
 "  --writes N --write-window S --state-kill-frac F\n"
+"  --state-tcp-reply        answer state digests that came by TCP (the daemon does not)\n"
 "  --dead-bound S           safety bound for a live node marked dead (60)\n"
 "  --csv FILE --csv-step-ms MS --cdf FILE --track-max N --no-crc --verbose\n");
 }
@@ -2757,6 +2762,8 @@ static void parse(int argc, char **argv)
 			O.track_max = (uint32_t)num(v, a);
 		} else if (ARG("--preload-sample")) {
 			O.preload_sample = (uint32_t)num(v, a);
+		} else if (strcmp(a, "--state-tcp-reply") == 0) {
+			O.state_tcp_reply = true;
 		} else if (strcmp(a, "--no-crc") == 0) {
 			O.no_crc = true;
 		} else if (strcmp(a, "--verbose") == 0) {
@@ -2802,10 +2809,11 @@ static void print_params(void)
 	       ovg_swim_push_pull_scale_ms(c.push_pull_interval_ms, O.nodes));
 	printf("param scen join_count=%d join_window_s=%.2f fail_frac=%.3f restart_after_s=%.1f "
 	       "part_frac=%.2f part_s=%.1f part_asym=%d churn_rate=%.2f stall_frac=%.3f stall_ms=%.0f "
-	       "stall_gap_ms=%.0f writes=%u write_window_s=%.1f state_kill_frac=%.2f dead_bound_s=%.0f\n",
+	       "stall_gap_ms=%.0f writes=%u write_window_s=%.1f state_kill_frac=%.2f dead_bound_s=%.0f "
+	       "state_tcp_reply=%d\n",
 	       O.join_count, O.join_window_s, O.fail_frac, O.restart_after_s, O.part_frac, O.part_s,
 	       O.part_asym, O.churn_rate, O.stall_frac, O.stall_ms, O.stall_gap_ms, O.writes,
-	       O.write_window_s, O.state_kill_frac, O.dead_bound_s);
+	       O.write_window_s, O.state_kill_frac, O.dead_bound_s, O.state_tcp_reply);
 	fflush(stdout);
 }
 
