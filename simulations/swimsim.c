@@ -14,7 +14,8 @@
  *   node by arithmetic. One-way latency = base + lognormal (or uniform)
  *   jitter; independent random loss per datagram; partitions as blocked
  *   group pairs (asymmetric allowed); TCP (push-pull, TCP ping, state syncs)
- *   is a reliable exchange costing a handshake plus transfer time, failing
+ *   is a reliable exchange costing a handshake plus transfer time (plus a
+ *   retransmission timeout per lost segment: 1 s SYN, 200 ms data), failing
  *   only when the peer is down or a direction is blocked.
  * - nodes: CPU stalls (a stalled node handles nothing; what arrives waits in
  *   a bounded receive queue, as in a socket buffer, and is handled when the
@@ -686,6 +687,24 @@ static uint64_t tcp_xfer_us(size_t bytes)
 	return latency_us() + (uint64_t)((double)bytes / O.bw_bytes_per_us);
 }
 
+/* TCP is reliable but not free under loss: each lost segment of an exchange
+ * costs a retransmission timeout (Linux: 1 s for SYN/SYN-ACK, 200 ms min RTO
+ * for data). segs: how many segments the exchange needs in sequence. */
+static uint64_t tcp_loss_delay_us(int syn_segs, int data_segs)
+{
+	uint64_t d = 0;
+
+	if (O.loss <= 0)
+		return 0;
+	for (int i = 0; i < syn_segs; i++)
+		while (rnd01(&G.net_rng) < O.loss)
+			d += 1000000;
+	for (int i = 0; i < data_segs; i++)
+		while (rnd01(&G.net_rng) < O.loss)
+			d += 200000;
+	return d;
+}
+
 static uint32_t count_msgs(const uint8_t *p, size_t len)
 {
 	if (len >= 2 && p[0] == OVG_MSG_COMPOUND)
@@ -794,7 +813,8 @@ static void cb_tcp_ping(void *ctx, const struct ovg_addr *to, const char *name, 
 	if (!reachable2(idx(nd), (uint32_t)dst) || !G.nodes[dst].up)
 		return;              /* no answer: the ping times out */
 	/* SYN, SYN-ACK, then the ping */
-	ev = sched(G.now + 2 * latency_us() + tcp_xfer_us(ping_len), EV_TCPPING_REQ, (uint32_t)dst);
+	ev = sched(G.now + 2 * latency_us() + tcp_xfer_us(ping_len) + tcp_loss_delay_us(2, 1),
+		   EV_TCPPING_REQ, (uint32_t)dst);
 	ev->other = idx(nd);
 	ev->aux = seq;
 	ev->len = nd->gen;           /* the origin's generation */
@@ -809,7 +829,7 @@ static void cb_push_pull(void *ctx, const struct ovg_addr *to, const char *name,
 	(void)name;
 	if (nd->muted || dst < 0)
 		return;
-	ev = sched(G.now + 2 * latency_us(), EV_PP_DIAL, idx(nd));   /* connect */
+	ev = sched(G.now + 2 * latency_us() + tcp_loss_delay_us(2, 0), EV_PP_DIAL, idx(nd));
 	ev->other = (uint32_t)dst;
 	ev->join = join;
 }
@@ -1090,7 +1110,7 @@ static void st_send_tcp(struct node *nd, uint32_t to, const uint8_t *msg, size_t
 	if (!buf)
 		die("out of memory");
 	memcpy(buf, msg, len);
-	ev = sched(G.now + 2 * latency_us() + tcp_xfer_us(len), EV_ST_TCP, to);
+	ev = sched(G.now + 2 * latency_us() + tcp_xfer_us(len) + tcp_loss_delay_us(2, 1), EV_ST_TCP, to);
 	ev->other = idx(nd);
 	ev->data = buf;
 	ev->len = (uint32_t)len;
@@ -2183,7 +2203,7 @@ static void pp_dial(struct node *nd, struct ev *ev)
 	G.tcp_bytes += len + 5 + OVG_CRYPT_OVERHEAD;
 	G.c_tcp += len + 5 + OVG_CRYPT_OVERHEAD;
 	G.tcp_msgs++;
-	e2 = sched(G.now + tcp_xfer_us(len), EV_PP_REQ, dst);
+	e2 = sched(G.now + tcp_xfer_us(len) + tcp_loss_delay_us(0, 1), EV_PP_REQ, dst);
 	e2->other = idx(nd);
 	e2->aux = nd->gen;
 	e2->data = req;
@@ -2215,7 +2235,7 @@ static void pp_req(struct node *nd, struct ev *ev)
 		free(rep);
 		return;
 	}
-	e2 = sched(G.now + tcp_xfer_us(len), EV_PP_REPLY, dialer);
+	e2 = sched(G.now + tcp_xfer_us(len) + tcp_loss_delay_us(0, 1), EV_PP_REPLY, dialer);
 	e2->other = idx(nd);
 	e2->gen = ev->aux;
 	e2->data = rep;
@@ -2292,7 +2312,8 @@ static void dispatch(uint32_t e)
 			return;
 		if (reachable2(ev->node, ev->other) && G.nodes[ev->other].up &&
 		    G.nodes[ev->other].gen == ev->len) {
-			struct ev *r = sched(G.now + latency_us(), EV_TCPPING_RES, ev->other);
+			struct ev *r = sched(G.now + latency_us() + tcp_loss_delay_us(0, 1),
+					     EV_TCPPING_RES, ev->other);
 			r->aux = ev->aux;
 			r->gen = ev->len;
 		}
