@@ -68,6 +68,7 @@
 #define STATE_EAGER_FWD   3                        /* replica.c EAGER_FORWARD */
 #define STATE_SYNC_MAX    (4u << 20)               /* replica.c SYNC_PIECE_MAX */
 #define IPUDP_HDR         28
+#define TCP_FAILED        (UINT64_MAX / 4)          /* beyond any run's end */
 
 static const uint8_t sim_meta[] = { 0xff, 0x81, 0xa3, 'o', 'v', 'g', 0xa1, '1' };
 
@@ -605,6 +606,8 @@ static void heap_push(uint64_t at, uint32_t e)
 
 	if (at < G.now)
 		at = G.now;
+	if (at > G.end + 1000000)
+		at = G.end + 1000000;     /* never happens: keeps the key from overflowing */
 	key = at << KEY_SEQ_BITS | (G.seq++ & ((1u << KEY_SEQ_BITS) - 1));
 	if (G.heap_n == G.heap_cap) {
 		G.heap_cap = G.heap_cap ? G.heap_cap * 2 : 4096;
@@ -696,12 +699,14 @@ static uint64_t tcp_loss_delay_us(int syn_segs, int data_segs)
 
 	if (O.loss <= 0)
 		return 0;
-	for (int i = 0; i < syn_segs; i++)
-		while (rnd01(&G.net_rng) < O.loss)
-			d += 1000000;
-	for (int i = 0; i < data_segs; i++)
-		while (rnd01(&G.net_rng) < O.loss)
-			d += 200000;
+	for (int i = 0; i < syn_segs + data_segs; i++) {
+		int tries = 0;
+		while (rnd01(&G.net_rng) < O.loss) {
+			if (++tries > 6)
+				return TCP_FAILED;     /* the connection gives up */
+			d += i < syn_segs ? 1000000 : 200000;
+		}
+	}
 	return d;
 }
 
