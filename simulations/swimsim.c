@@ -871,6 +871,9 @@ static void track_learn(struct track *t, uint32_t observer)
 		return;
 	t->learned_ms[observer] = (uint32_t)((G.now - t->t0) / 1000) + 1;
 	t->nlearned++;
+	if (O.verbose && G.now - t->t0 > 5000000)
+		printf("t=%.3f late: n%u learned %s of n%u after %.3f s\n", rel_s(G.now), observer,
+		       t->kind == TR_JOIN ? "join" : "failure", t->subject, (double)(G.now - t->t0) / 1e6);
 }
 
 /* ---- false-dead pairs ------------------------------------------------------------ */
