@@ -267,6 +267,7 @@ struct opts {
 	uint32_t members_max;
 	uint32_t preload_sample;
 	bool state_tcp_reply;
+	double reconnect_s;
 	bool no_crc;
 	bool verbose;
 };
@@ -360,6 +361,7 @@ struct node {
 enum ev_kind {
 	EV_TICK, EV_PKT, EV_TCPPING_REQ, EV_TCPPING_RES, EV_PP_DIAL, EV_PP_REQ, EV_PP_REPLY,
 	EV_ST_TICK, EV_ST_TCP, EV_SCEN, EV_STALL, EV_SAMPLE, EV_CHECK, EV_LEAVE_END,
+	EV_RECONNECT,
 };
 
 struct ev {
@@ -2420,6 +2422,28 @@ static void dispatch(uint32_t e)
 			sched(G.now + 250000, EV_CHECK, 0);
 		break;
 	}
+	case EV_RECONNECT:
+		/* serf-style reconnect: a join (push-pull) to one random failed member */
+		for (uint32_t i = 0; i < G.n; i++) {
+			struct node *x = &G.nodes[i];
+			size_t c;
+			if (!live(x) || stalled(x))
+				continue;
+			c = ovg_swim_member_count(x->s);
+			for (int tries = 0; tries < 16 && c > 1; tries++) {
+				struct ovg_swim_member m;
+				if (ovg_swim_member_get(x->s, rnd_below(&x->srng, (uint32_t)c), &m) == 0 &&
+				    m.state == OVG_STATE_DEAD) {
+					struct ovg_addr a = m.addr;
+					ovg_swim_join(x->s, &a, 1, now_ms());
+					node_after(x);
+					break;
+				}
+			}
+		}
+		if (G.now + (uint64_t)(O.reconnect_s * 1e6) <= G.end)
+			sched(G.now + (uint64_t)(O.reconnect_s * 1e6), EV_RECONNECT, 0);
+		break;
 	case EV_LEAVE_END:
 		if (!nd->up || ev->gen != nd->gen || !nd->leaving || G.now < nd->leave_deadline)
 			break;
@@ -2665,6 +2689,8 @@ static void usage(void)
 "  --stall-frac F --stall-ms MS --stall-gap-ms MS --rcvbuf-pkts N\n"
 "  --writes N --write-window S --state-kill-frac F\n"
 "  --state-tcp-reply        answer state digests that came by TCP (the daemon does not)\n"
+"  --reconnect-s S          every S, each node push-pulls with one member it holds dead\n"
+"                           (serf's reconnect; the daemon has none)\n"
 "  --dead-bound S           safety bound for a live node marked dead (60)\n"
 "  --csv FILE --csv-step-ms MS --cdf FILE --track-max N --no-crc --verbose\n");
 }
@@ -2791,6 +2817,8 @@ static void parse(int argc, char **argv)
 			O.track_max = (uint32_t)num(v, a);
 		} else if (ARG("--preload-sample")) {
 			O.preload_sample = (uint32_t)num(v, a);
+		} else if (ARG("--reconnect-s")) {
+			O.reconnect_s = num(v, a);
 		} else if (strcmp(a, "--state-tcp-reply") == 0) {
 			O.state_tcp_reply = true;
 		} else if (strcmp(a, "--no-crc") == 0) {
@@ -2839,10 +2867,11 @@ static void print_params(void)
 	printf("param scen join_count=%d join_window_s=%.2f fail_frac=%.3f restart_after_s=%.1f "
 	       "part_frac=%.2f part_s=%.1f part_asym=%d churn_rate=%.2f stall_frac=%.3f stall_ms=%.0f "
 	       "stall_gap_ms=%.0f writes=%u write_window_s=%.1f state_kill_frac=%.2f dead_bound_s=%.0f "
-	       "state_tcp_reply=%d\n",
+	       "state_tcp_reply=%d reconnect_s=%.1f\n",
 	       O.join_count, O.join_window_s, O.fail_frac, O.restart_after_s, O.part_frac, O.part_s,
 	       O.part_asym, O.churn_rate, O.stall_frac, O.stall_ms, O.stall_gap_ms, O.writes,
-	       O.write_window_s, O.state_kill_frac, O.dead_bound_s, O.state_tcp_reply);
+	       O.write_window_s, O.state_kill_frac, O.dead_bound_s, O.state_tcp_reply,
+	       O.reconnect_s);
 	fflush(stdout);
 }
 
@@ -3062,6 +3091,8 @@ int main(int argc, char **argv)
 	sched(T0_US, EV_CHECK, 0);
 	if (G.csv)
 		sched(T0_US + O.csv_step_ms * 1000ull, EV_SAMPLE, 0);
+	if (O.reconnect_s > 0)
+		sched(T0_US + (uint64_t)(O.reconnect_s * 1e6), EV_RECONNECT, 0);
 	if (O.stall_frac > 0) {
 		uint32_t k = (uint32_t)(O.stall_frac * G.n + 0.5);
 		for (uint32_t c = 0; c < k;) {
