@@ -2381,8 +2381,13 @@ static void dispatch(uint32_t e)
 		do_action(ev);
 		break;
 	case EV_STALL:
-		if (!nd->up || ev->gen != nd->gen)
+		if (!nd->up || ev->gen != nd->gen) {
+			/* down or restarted since: a flaky host stays flaky */
+			if (G.now + (uint64_t)(O.quiet_s * 1e6) <= G.end)
+				sched(G.now + (uint64_t)(rnd_exp(&G.scen_rng, O.stall_gap_ms) * 1000),
+				      EV_STALL, ev->node);
 			break;
+		}
 		{
 			double d = O.stall_ms * (0.5 + rnd01(&G.scen_rng));
 			uint64_t until = G.now + (uint64_t)(d * 1000);
