@@ -680,6 +680,12 @@ static void lat_init(void)
 	}
 }
 
+/* Faults (loss, stalls) stop for the quiet tail, so the end state can be judged. */
+static double cur_loss(void)
+{
+	return G.now + (uint64_t)(O.quiet_s * 1e6) > G.end ? 0.0 : O.loss;
+}
+
 static uint64_t latency_us(void)
 {
 	double l = O.lat_base_us + G.lat_table[rnd(&G.net_rng) & (LAT_TABLE - 1)];
@@ -699,11 +705,13 @@ static uint64_t tcp_loss_delay_us(int syn_segs, int data_segs)
 {
 	uint64_t d = 0;
 
-	if (O.loss <= 0)
+	double loss = cur_loss();
+
+	if (loss <= 0)
 		return 0;
 	for (int i = 0; i < syn_segs + data_segs; i++) {
 		int tries = 0;
-		while (rnd01(&G.net_rng) < O.loss) {
+		while (rnd01(&G.net_rng) < loss) {
 			if (++tries > 6)
 				return TCP_FAILED;     /* the connection gives up */
 			d += i < syn_segs ? 1000000 : 200000;
@@ -747,7 +755,7 @@ static void wire_send(uint32_t from, int32_t to, uint8_t *data, size_t len)
 		free(data);
 		return;
 	}
-	if (O.loss > 0 && rnd01(&G.net_rng) < O.loss) {
+	if (O.loss > 0 && rnd01(&G.net_rng) < cur_loss()) {
 		G.pkts_lost++;
 		free(data);
 		return;
@@ -2675,7 +2683,7 @@ static void usage(void)
 "  --nodes N                node addresses (default 100)\n"
 "  --duration S             simulated seconds after the start (default per scenario)\n"
 "  --settle S               seconds before the scenario acts (default 5)\n"
-"  --quiet S                quiet tail for liveness (default 40)\n"
+"  --quiet S                quiet tail: no loss, no stalls, then liveness (default 40)\n"
 "  --bootstrap preload|join (default preload, join for --scenario join with N <= 64)\n"
 "  --loss P                 datagram loss probability (0..1)\n"
 "  --lat-base-us U --lat-jitter-us U --lat-sigma S --lat-uniform\n"

@@ -86,7 +86,7 @@ fi
 
 # 8. the liveness and safety checks fail a run that cannot converge, and say how
 # to reproduce it (all datagrams lost: everyone declares everyone dead)
-if run lossall --scenario steady --nodes 10 --seed 9 --duration 30 --loss 1 --dead-bound 10 --no-tcp-ping; then
+if run lossall --scenario steady --nodes 10 --seed 9 --duration 30 --quiet 5 --loss 1 --dead-bound 10 --no-tcp-ping; then
 	bad "a cluster losing every packet passed the checks"
 elif grep -q '^VIOLATION' "$TMP/lossall" && grep -q '^reproduce: build/sim/swimsim .*--seed 9' "$TMP/lossall"; then
 	ok "100% loss is reported as violations with a reproduce: line (exit 1)"
