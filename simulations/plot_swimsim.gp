@@ -70,3 +70,20 @@ set yrange [0:1.02]
 set key bottom right
 plot dir.'/n5-sim.txt' u 1:(1.0) smooth cnorm lw 2 t 'swimsim (200 seeds)', \
      dir.'/n5-real.txt' u 1:(1.0) smooth cnorm lw 2 t 'real agents, simulations/cluster (10 kills)'
+
+# 5. the --csv timeline of the N = 10,000 fail1 run: traffic per node and who knows
+#    of the failure (n10k.csv: t_s,pkts,bytes,msgs,tcp_bytes,live,...,learned_frac)
+set output out.'/n10k-timeline.png'
+set datafile separator ","
+set title "N = 10,000, fail1 at t = 5 s (--csv, 100 ms buckets)"
+set xlabel "simulated s"
+set ylabel "UDP datagrams / node / s"
+set y2label "fraction that marked the victim dead"
+set y2tics
+set ytics nomirror
+set yrange [0:*]
+set y2range [0:1.05]
+set xrange [0:30]
+set key center right
+plot dir.'/n10k.csv' u 1:($2 / $6 / 0.1) every ::1 w l lw 1 t 'datagrams per node per s', \
+     '' u 1:11 every ::1 axes x1y2 w l lw 2 t 'learned fraction'

@@ -1577,6 +1577,15 @@ static void preload(uint32_t count)
 		settle_tick(nd, t1);
 		G.now = t2 * 1000;
 		settle_tick(nd, t2);
+		/* run the node's own timers up to the start, so that its probe and
+		 * gossip phases stay its own (not all due at the start together) */
+		for (int k = 0; k < 1000; k++) {
+			uint64_t d = ovg_swim_next_deadline_ms(nd->s);
+			if (d >= T0_US / 1000)
+				break;
+			G.now = d * 1000;
+			settle_tick(nd, d);
+		}
 		if (ovg_swim_bcast_queued(nd->s) != 0)
 			die("n%u: queue not settled", i);
 		nd->muted = false;

@@ -15,6 +15,13 @@ end=$((SECONDS + SOAK_SECONDS))
 runs=0 fail=0
 
 pick() { local a=("$@"); echo "${a[RANDOM % ${#a[@]}]}"; }
+# Join news that gossip lost (loss, stalls) is repaired by the next push-pull, every
+# 30 s x (ceil(log2 n - 5) + 1) above 32 nodes: the quiet tail must cover one.
+pp_quiet() {
+	local n=$1 m=1 p=32
+	while [ "$n" -gt "$p" ]; do m=$((m + 1)); p=$((p * 2)); done
+	echo $((30 * m + 15))
+}
 
 while [ "$SECONDS" -lt "$end" ]; do
 	seed=$(( (RANDOM << 15 | RANDOM) + 1 ))
@@ -30,7 +37,10 @@ while [ "$SECONDS" -lt "$end" ]; do
 		args+=(--part-s "$(pick 0.3 0.5 1)" --part-frac "$(pick 0.1 0.3 0.5)")
 		[ $((RANDOM % 3)) = 0 ] && args+=(--part-asym)
 		;;
-	churn) args+=(--churn-rate "$(pick 0.2 0.5 1)" --duration "$(pick 120 240)") ;;
+	churn)
+		args+=(--churn-rate "$(pick 0.2 0.5 1)")
+		args+=(--quiet "$(pp_quiet "$n")" --duration $((120 + $(pp_quiet "$n"))))
+		;;
 	statewrites)
 		# above ~50 nodes a digest no longer fits a datagram and goes by TCP, where
 		# the daemon never answers it (SIMULATION.md): larger runs model the fix
@@ -40,7 +50,7 @@ while [ "$SECONDS" -lt "$end" ]; do
 		fi
 		args+=(--writes "$(pick 20 100)" --write-window 10 --duration 90)
 		;;
-	join) args+=(--duration 90) ;;
+	join) args+=(--quiet "$(pp_quiet "$n")" --duration $((15 + $(pp_quiet "$n")))) ;;
 	*) args+=(--duration "$(pick 60 120)") ;;
 	esac
 	# CPU stalls shorter than the minimum suspicion timeout: nobody may be declared dead
