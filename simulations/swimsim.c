@@ -354,6 +354,8 @@ struct node {
 	uint32_t settle_seq;
 	bool settle_ping, settle_want_ping;
 	uint64_t pkts_out, bytes_out, msgs_out, tcp_bytes_out, pkts_in;
+	uint32_t peers[64];             /* saved peers (daemon: AGENT_PEERS_MAX) */
+	uint32_t npeers;
 };
 
 /* ---- events -------------------------------------------------------------- */
@@ -1429,6 +1431,17 @@ static void node_kill(uint32_t i)
 		return;
 	if (!nd->leaving)
 		G.nlive--;
+	/* the daemon persists up to 64 alive members and joins them on restart */
+	nd->npeers = 0;
+	for (size_t k = 0, c = ovg_swim_member_count(nd->s); k < c && nd->npeers < 64; k++) {
+		struct ovg_swim_member m;
+		int32_t p;
+		if (ovg_swim_member_get(nd->s, k, &m) < 0 || m.is_self || m.state != OVG_STATE_ALIVE)
+			continue;
+		p = node_of(&m.addr);
+		if (p >= 0)
+			nd->peers[nd->npeers++] = (uint32_t)p;
+	}
 	ovg_swim_destroy(nd->s);
 	nd->s = NULL;
 	ovg_state_free(nd->st);
@@ -2060,14 +2073,29 @@ static void act_kill(uint32_t i)
 	node_kill(i);
 }
 
+/* A restart joins the saved peers (as the daemon does); a new node joins one
+ * random live member (its --join; the daemon does not retry a failed join). */
 static void act_start(uint32_t i)
 {
-	int32_t via = random_live((int32_t)i);
+	struct node *nd = &G.nodes[i];
+	int32_t via;
 
-	if (G.nodes[i].up)
+	if (nd->up)
 		return;
 	track_new(TR_JOIN, i);
-	node_start(i, via);
+	if (nd->npeers == 0) {
+		via = random_live((int32_t)i);
+		node_start(i, via);
+		return;
+	}
+	node_start(i, -1);
+	{
+		struct ovg_addr a[64];
+		for (uint32_t k = 0; k < nd->npeers; k++)
+			a[k] = addr_of(nd->peers[k]);
+		ovg_swim_join(nd->s, a, nd->npeers, now_ms());
+		node_after(nd);
+	}
 }
 
 static void churn_step(void)
@@ -3148,6 +3176,18 @@ int main(int argc, char **argv)
 	if (!converged(false, why, sizeof(why)) || !converged(true, why, sizeof(why))) {
 		violation("not converged at the end: %s", why);
 		ok = false;
+		if (O.verbose) {
+			for (uint32_t i = 0; i < G.n && G.n <= 64; i++) {
+				struct node *x = &G.nodes[i];
+				printf("view n%u (%s):", i, live(x) ? "live" : "down");
+				for (size_t k = 0; live(x) && k < ovg_swim_member_count(x->s); k++) {
+					struct ovg_swim_member m;
+					if (ovg_swim_member_get(x->s, k, &m) == 0)
+						printf(" %s/%d/%u", m.name, m.state, m.incarnation);
+				}
+				printf("\n");
+			}
+		}
 	}
 	if (G.state_mode) {
 		uint64_t h0 = 0;
