@@ -2571,9 +2571,19 @@ static bool results(void)
 			struct node *nd = &G.nodes[o];
 			if (o == t->subject || !live(nd) || nd->started_at > t->t0)
 				continue;
-			if (!t->learned_ms[o] && G.partial &&
+			/* a gone subject this observer does not know (partial view, or it
+			 * only ever heard of it as dead/left) is as good as learned */
+			if (!t->learned_ms[o] && (G.partial || t->kind != TR_JOIN) &&
 			    ovg_swim_member_find(nd->s, G.names[t->subject], NULL) < 0)
-				continue;     /* not in this observer's partial view */
+				continue;
+			if (!t->learned_ms[o] && O.verbose) {
+				struct ovg_swim_member m;
+				int rc = ovg_swim_member_find(nd->s, G.names[t->subject], &m);
+				printf("missed: n%u about n%u (%s at %.3f): %s state %d inc %u since %.3f\n", o,
+				       t->subject, kn[t->kind], rel_s(t->t0), rc ? "unknown" : "known",
+				       rc ? -1 : (int)m.state, rc ? 0 : m.incarnation,
+				       rc ? 0.0 : rel_s(m.state_change_ms * 1000));
+			}
 			if (!t->learned_ms[o]) {
 				struct ovg_swim_member m;
 				/* a restart before this observer saw the death: alive -> alive at a
