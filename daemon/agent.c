@@ -519,6 +519,7 @@ static void stream_frame(struct conn *c, const uint8_t *frame, size_t len)
 			log_warnx("push-pull reply from %s refused: %s", peer, strerror(-rc));
 		else {
 			st->done = true;
+			a->joined_any = true;
 			if (st->join)
 				dataplane_joined(a);
 		}
@@ -825,6 +826,21 @@ static void on_reconnect_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	reschedule(a);
 }
 
+/* An agent whose join targets were all unreachable at start keeps trying. */
+static void on_join_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct agent *a = w->data;
+	(void)loop; (void)revents;
+
+	if (a->joined_any || a->leaving || a->nstart_joins == 0) {
+		ev_timer_stop(a->loop, w);
+		return;
+	}
+	log_info("not joined yet: trying the %zu join address(es) again", a->nstart_joins);
+	ovg_swim_join(a->swim, a->start_joins, a->nstart_joins, ovg_now_ms());
+	reschedule(a);
+}
+
 static void swim_event(void *ctx, enum ovg_swim_event ev, const struct ovg_swim_member *m)
 {
 	struct agent *a = ctx;
@@ -837,8 +853,10 @@ static void swim_event(void *ctx, enum ovg_swim_event ev, const struct ovg_swim_
 		log_debug("member %s %s (%s, incarnation %u)", m->name, ev_name(ev), addr, m->incarnation);
 	else
 		log_info("member %s %s (%s, incarnation %u)", m->name, ev_name(ev), addr, m->incarnation);
-	if (ev == OVG_SWIM_EV_JOIN)
+	if (ev == OVG_SWIM_EV_JOIN) {
 		a->peers_dirty = true;
+		a->joined_any = true;
+	}
 	reconnect_note(a, ev, m);
 	replica_member_event(a, ev, m);
 }
@@ -1264,8 +1282,14 @@ int agent_main(int argc, char **argv)
 		joins[njoins++] = a->cfg.joins[i];
 	njoins += load_peers(a, joins + njoins, AGENT_PEERS_MAX);
 	dataplane_start(a, njoins > 0);
-	if (njoins > 0)
+	if (njoins > 0) {
+		memcpy(a->start_joins, joins, njoins * sizeof(joins[0]));
+		a->nstart_joins = njoins;
 		ovg_swim_join(a->swim, joins, njoins, ovg_now_ms());
+		ev_timer_init(&a->join_retry_timer, on_join_retry, 2.0, 2.0);
+		a->join_retry_timer.data = a;
+		ev_timer_start(a->loop, &a->join_retry_timer);
+	}
 	reschedule(a);
 
 	ev_run(a->loop, 0);

@@ -73,6 +73,11 @@ struct agent {
 	struct ctl_conn *leave_waiter;
 	struct join_req *cur_join;     /* set while ovg_swim_join runs */
 	bool reconnecting;             /* set while a reconnect's ovg_swim_join runs */
+	/* start-up join targets, retried until one push-pull succeeds */
+	struct ovg_addr start_joins[AGENT_JOIN_MAX + AGENT_PEERS_MAX];
+	size_t nstart_joins;
+	bool joined_any;
+	ev_timer join_retry_timer;
 	unsigned nconns, nctl;
 	uint8_t *scratch;              /* frame pipeline scratch */
 	size_t scratch_cap;

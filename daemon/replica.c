@@ -235,8 +235,38 @@ out:
 
 /* ---- receiving ------------------------------------------------------------ */
 
+/* A digest that came by TCP has no usable source address: its first entry
+ * names the sender, whose gossip address membership knows. */
+static bool digest_sender(struct agent *a, const uint8_t *msg, size_t len, struct ovg_addr *out)
+{
+	struct ovg_state_wdigest *d;
+	struct ovg_swim_member m;
+	struct ovg_env env;
+	char name[OVG_STATE_NAME_MAX + 1];
+	bool ok = false;
+
+	if (ovg_env_decode(msg, len, &env) < 0 ||
+	    (env.kind != OVG_ENV_STATE_DIGEST && env.kind != OVG_ENV_STATE_REQUEST))
+		return false;
+	d = malloc(sizeof(*d));
+	if (!d)
+		return false;
+	if (ovg_state_wdigest_decode(env.body.p, env.body.len, d) == 0 && d->count > 0 &&
+	    d->entries[0].name.len <= OVG_STATE_NAME_MAX) {
+		memcpy(name, d->entries[0].name.p, d->entries[0].name.len);
+		name[d->entries[0].name.len] = '\0';
+		if (ovg_swim_member_find(a->swim, name, &m) == 0 && !m.is_self) {
+			*out = m.addr;
+			ok = true;
+		}
+	}
+	free(d);
+	return ok;
+}
+
 void replica_receive(struct agent *a, const struct ovg_addr *from, const uint8_t *msg, size_t len)
 {
+	struct ovg_addr sender;
 	struct ovg_state_rx rx;
 	uint8_t buf[OVG_UDP_MAX];
 	size_t blen;
@@ -262,6 +292,8 @@ void replica_receive(struct agent *a, const struct ovg_addr *from, const uint8_t
 			dataplane_caught_up(a);
 		}
 	}
+	if (!from && (rx.send_request || rx.peer_lacks) && !a->pp_peer && digest_sender(a, msg, len, &sender))
+		from = &sender;
 	if (!from)
 		return;
 	if (rx.send_request &&
