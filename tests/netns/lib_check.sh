@@ -14,7 +14,9 @@
 #                            networks share a name; no two usable networks share a VNI.
 #                            0 or 1 with CHK_DIFF
 #   chk_summary              one line: hosts, networks, endpoints, kernel entries checked
-#                            by the last passing chk_once
+#                            by the last passing chk_once (CHK_LAST_MS: how long it took)
+#   chk_collect, chk_compare the two halves of chk_once (collect files, compare them)
+#   chk_sandbox_dump PATH    a sandbox's VNI, FDB and neighbors as chk_once compares them
 #
 # What chk_once compares (the running agents are the hosts whose agent process runs):
 #   1. membership: every running agent reports exactly the running agents alive (plus
@@ -34,73 +36,142 @@
 #      container, in some container of that host; and no container of a running host
 #      has an interface (other than lo) that is no live local endpoint.
 #
+# Each pass collects from all running hosts in parallel (one background job per host) into
+# a temporary directory, then compares with one jq and one awk run.
 # Requires jq, ip, bridge, nsenter.
 
 CHK_DIFF=()
 CHK_LAST_SUMMARY=
+CHK_LAST_MS=0
 CHK_EXTRA_ALIVE=${CHK_EXTRA_ALIVE:-}
 
 chk_bad() { CHK_DIFF+=("$*"); }
 
-# chk_sorted_words WORDS...: the words sorted, space separated.
-chk_sorted_words() { printf '%s\n' "$@" | sed '/^$/d' | sort -u | tr '\n' ' ' | sed 's/ $//'; }
-
-# chk_setdiff LABEL EXPECTED ACTUAL: report lines missing from ACTUAL and extra in it.
-chk_setdiff() {
-	local label=$1 exp=$2 act=$3 l
-	while IFS= read -r l; do
-		[ -n "$l" ] && chk_bad "$lbl: missing: $l"
-	done < <(comm -23 <(sed '/^$/d' <<<"$exp" | sort -u) <(sed '/^$/d' <<<"$act" | sort -u))
-	while IFS= read -r l; do
-		[ -n "$l" ] && chk_bad "$lbl: extra: $l"
-	done < <(comm -13 <(sed '/^$/d' <<<"$exp" | sort -u) <(sed '/^$/d' <<<"$act" | sort -u))
-	# duplicates in ACTUAL are extras too
-	while IFS= read -r l; do
-		[ -n "$l" ] && chk_bad "$lbl: duplicate: $l"
-	done < <(sed '/^$/d' <<<"$act" | sort | uniq -d)
+# Normalizing what the kernel shows (mawk-compatible awk). Input: sections introduced
+# by marker lines
+#   @@sb HOST ID    in a sandbox: `ip -d -j link show dev vxlan0`, "@@neigh",
+#                   `ip neigh show dev vxlan0`, "@@fdb", `bridge fdb show dev vxlan0`
+#   @@c HOST NAME   in a container: `ip -br -batch` of "link show" and "addr show"
+# (JSON and -br because plain `ip link` looks up the name of every namespace in /run/netns
+# for link-netnsid, which is slow with hundreds of them.)
+# sb_rec() turns one sandbox line into "vni N", "fdb MAC dst ADDR FLAGS..." (only "self"
+# entries; "permanent" is a flag) or "neigh IP lladdr MAC STATE", or "" to skip.
+CHK_AWK_NORM='
+function sb_rec(   i, self, dst, fl, v) {
+	if ($0 == "@@neigh") { sbsec = "neigh"; return "" }
+	if ($0 == "@@fdb") { sbsec = "fdb"; return "" }
+	if (sbsec == "link") {
+		if (!match($0, /"info_kind":"vxlan","info_data":\{"id":[0-9]+/)) return ""
+		v = substr($0, RSTART, RLENGTH); sub(/.*:/, "", v)
+		return "vni " v
+	}
+	if (sbsec == "neigh") {
+		if (NF == 0) return ""
+		$1 = $1
+		return "neigh " $0
+	}
+	self = 0; dst = "-"; fl = ""
+	for (i = 2; i <= NF; i++) {
+		if ($i == "self") self = 1
+		else if ($i == "dst") { dst = $(i + 1); i++ }
+		else if ($i == "link-netnsid" || $i == "master" || $i == "vlan" || $i == "port" || $i == "vni" || $i == "via" || $i == "src_vni" || $i == "nhid") i++
+		else fl = fl " " $i
+	}
+	return self ? "fdb " $1 " dst " dst fl : ""
 }
+# one container line: remembers links (name -> MAC) and their IPv4 addresses
+function if_rec(   k, i) {
+	if (NF < 2) return
+	k = $1; sub(/@.*/, "", k); k = cur SUBSEP k
+	if (NF >= 4 && $3 ~ /^[0-9a-f][0-9a-f](:[0-9a-f][0-9a-f])+$/ && $4 ~ /^</) {
+		if (!(k in ifmac)) iforder[++nifo] = k
+		ifmac[k] = $3
+		return
+	}
+	for (i = 3; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+\//) ifaddr[k] = ifaddr[k] " " $i
+}'
 
-# chk_underlay NODE MEMBERS_JSON: the underlay address of NODE (its host's address in the
-# cluster, else the address its members entry shows).
-chk_underlay() {
-	if sim_is_host "$1"; then
-		printf '%s.%s\n' "$SIM_NET" "${1#h}"
-	else
-		jq -r --arg n "$1" '.[] | select(.name == $n) | .addr | sub(":[0-9]+$"; "")' <<<"$2"
-	fi
-}
+CHK_SB_CMD='ip -d -j link show dev vxlan0 && echo && echo @@neigh && ip neigh show dev vxlan0 &&
+	echo @@fdb && bridge fdb show dev vxlan0'
 
-# chk_sandbox_dump PATH: vxlan0's VNI, self FDB entries and neighbors, as normalized lines
-#   vni N
-#   fdb MAC dst ADDR [FLAGS...]   (only entries with "self"; "permanent" kept as a flag)
-#   neigh IP lladdr MAC STATE
+# chk_sandbox_dump PATH: a sandbox's vxlan0 VNI, self FDB entries and neighbors, normalized
+# as chk_once compares them (for diagnostics).
 chk_sandbox_dump() {
-	nsenter --net="$1" -- sh -c 'ip -d -o link show vxlan0; echo "@@fdb"; bridge fdb show dev vxlan0;
-		echo "@@neigh"; ip neigh show dev vxlan0' 2>&1 | awk '
-		/^@@fdb/ { s = "fdb"; next }
-		/^@@neigh/ { s = "neigh"; next }
-		s == "" { for (i = 1; i < NF; i++) if ($i == "vxlan" && $(i + 1) == "id") print "vni", $(i + 2); next }
-		s == "fdb" {
-			self = 0; dst = "-"; fl = ""
-			for (i = 2; i <= NF; i++) {
-				if ($i == "self") self = 1
-				else if ($i == "dst") { dst = $(i + 1); i++ }
-				else if ($i == "link-netnsid" || $i == "master" || $i == "vlan" || $i == "port" || $i == "vni" || $i == "via" || $i == "src_vni" || $i == "nhid") i++
-				else fl = fl " " $i
-			}
-			if (self) print "fdb", $1, "dst", dst fl
-			next
-		}
-		s == "neigh" { $1 = $1; if ($0 != "") print "neigh", $0 }'
+	local out
+	out=$(nsenter --net="$1" -- sh -c "$CHK_SB_CMD" 2>&1) || { printf '%s\n' "$out" >&2; return 1; }
+	awk "$CHK_AWK_NORM"'
+		BEGIN { sbsec = "link" }
+		{ r = sb_rec(); if (r != "") print r }' <<<"$out"
 }
 
-# The comparisons of chk_once, in one jq run over every agent's answers: stdin is
-# {"hosts": {"hN": {"m": members, "l": ls, "i": {ID: inspect}}}}. Prints tab-separated
+# chk_collect HOST DIR CONTAINER...: what chk_once needs from one host, in files of DIR:
+#   HOST.m, HOST.l     members, network ls (JSON)
+#   HOST.i.ID          network inspect of every network HOST lists
+#   HOST.raw           "@@sb HOST ID" sections for the sandboxes inspect shows, "@@c HOST
+#                      NAME" sections for the containers, "@@path HOST ID" lines for the IDs
+#                      whose <run-dir>/netns/<id12> exists (see CHK_AWK_NORM)
+#   HOST.err           what failed, one line each
+# Few processes on purpose: the JSON is scanned with bash regexes.
+chk_collect() {
+	local h=$1 d=$2 id sb out c nsdir re ids=() sbs=()
+	shift 2
+	if ! out=$(sim_ovg "$h" members --format json 2>&1); then
+		printf '%s: members failed: %s\n' "$h" "$out" >>"$d/$h.err"
+		return 1
+	fi
+	printf '%s\n' "$out" >"$d/$h.m"
+	if ! out=$(sim_ovg "$h" network ls --format json 2>&1); then
+		printf '%s: network ls failed: %s\n' "$h" "$out" >>"$d/$h.err"
+		return 1
+	fi
+	printf '%s\n' "$out" >"$d/$h.l"
+	re='"id": *"([0-9a-f]{32})"'
+	while [[ $out =~ $re ]]; do
+		ids+=("${BASH_REMATCH[1]}")
+		out=${out#*"${BASH_REMATCH[0]}"}
+	done
+	re='"sandbox": *"([^"]*)"'
+	for id in "${ids[@]}"; do
+		if ! out=$(sim_ovg "$h" network inspect "$id" 2>&1); then
+			printf '%s: network inspect %s failed: %s\n' "$h" "$id" "$out" >>"$d/$h.err"
+			return 1
+		fi
+		printf '%s\n' "$out" >"$d/$h.i.$id"
+		[[ $out =~ $re ]] && [ -n "${BASH_REMATCH[1]}" ] && sbs+=("$id ${BASH_REMATCH[1]}")
+	done
+	nsdir=$(sim_hostdir "$h")/run/netns
+	{
+		for id in "${ids[@]}"; do
+			[ -e "$nsdir/${id:0:12}" ] && printf '@@path %s %s\n' "$h" "$id"
+		done
+		for sb in "${sbs[@]}"; do
+			id=${sb%% *} sb=${sb#* }
+			if ! out=$(nsenter --net="$sb" -- sh -c "$CHK_SB_CMD" 2>&1); then
+				printf '%s: cannot read sandbox %s of %s: %s\n' "$h" "$sb" "$id" "$(tr '\n' ' ' <<<"$out")" >>"$d/$h.err"
+				continue
+			fi
+			printf '@@sb %s %s\n%s\n' "$h" "$id" "$out"
+		done
+		for c in "$@"; do
+			if ! out=$(printf 'link show\naddr show\n' |
+				nsenter --net="$SIM_NETNS_DIR/$SIM_PREFIX-$c" -- ip -br -batch - 2>&1); then
+				printf '%s container %s: cannot list its interfaces: %s\n' "$h" "$c" "$(tr '\n' ' ' <<<"$out")" >>"$d/$h.err"
+				continue
+			fi
+			printf '@@c %s %s\n%s\n' "$h" "$c" "$out"
+		done
+	} >"$d/$h.raw"
+	return 0
+}
+
+# The agents' answers compared, in one jq run over the files chk_collect wrote (HOST.m,
+# HOST.l, HOST.i.ID). Prints tab-separated
 #   BAD   MESSAGE                        a disagreement between agents (kernel not checked)
-#   SB    HOST ID LABEL SANDBOX          HOST must hold a sandbox for ID
-#   NOSB  HOST ID LABEL SANDBOX          HOST must not (SANDBOX: what inspect shows)
+#   SB    HOST ID LABEL SANDBOX          HOST must hold a sandbox for ID (SANDBOX: shown)
+#   NOSB  HOST ID LABEL SANDBOX          HOST must not
 #   EXP   HOST ID LINE                   a line chk_sandbox_dump must print for ID on HOST
-#   IF    HOST NAME ADDR/PREFIX MAC      a local endpoint's interface
+#   IF    HOST NAME ADDR/PREFIX MAC      a local endpoint's interface (NAME: raw name)
+#   SUM   TEXT
 CHK_JQ='
 def eps: .endpoints | sort_by(.ip);
 def ul($h; $o):
@@ -108,6 +179,9 @@ def ul($h; $o):
 	then "\($net).\($o[1:])"
 	else ([.hosts[$h].m[] | select(.name == $o) | .addr | sub(":[0-9]+$"; "")] | first // "?")
 	end;
+reduce inputs as $x ({hosts: {}};
+	(input_filename | split("/") | last | capture("^(?<h>[^.]+)\\.(?<k>[mli])(\\.(?<id>.*))?$")) as $p |
+	if $p.k == "i" then .hosts[$p.h].i[$p.id] = $x else .hosts[$p.h][$p.k] = $x end) |
 . as $top | .hosts as $H | ($H | keys) as $run | $run[0] as $h0 |
 ($alive | split(" ") | map(select(. != "")) | sort) as $want |
 [ $run[] as $h | ($H[$h].m | map(select(.status == "alive") | .name) | sort) as $a |
@@ -144,47 +218,133 @@ if ($b3 | length) > 0 then $b3[] else
   "SUM\t\($run | length) agents agree on \($nets | length) networks and \([$nets[] as $n | $H[$h0].i[$n.id].endpoints | length] | add // 0) endpoints"
 end end end'
 
-# Container interfaces: stdin is one {"c": NAME, "d": `ip -j addr show`} a line; prints
-# "NAME ADDR/PREFIX MAC" per IPv4 address of each interface but lo, "NAME - MAC (IF without
-# IPv4)" for an interface with none.
-CHK_JQ_IF='
-.c as $c | .d[] | select(.ifname != "lo") | . as $l |
-([.addr_info[]? | select(.family == "inet")]) as $a |
-if ($a | length) == 0 then "\($c)\t- \($l.address) (\($l.ifname) without IPv4)"
-else $a[] | "\($c)\t\(.local)/\(.prefixlen) \($l.address)" end'
-
-# Matching expected interfaces (IF lines, from chk_once) with the containers' (file 2):
-# file 1: "C<TAB>c<TAB>host" container list, then IF lines; file 2: "c<TAB>ADDR MAC".
-CHK_AWK_IF='
+# The kernel compared with the expectations: the jq output (file "exp"), then every
+# HOST.sb.ID, HOST.paths and HOST.if. Prints "D<TAB>difference" lines and one
+# "N<TAB>entries<TAB>interfaces" line with what matched.
+CHK_AWK=$CHK_AWK_NORM'
 BEGIN { FS = "\t" }
-FNR == NR && $1 == "C" { host[$2] = $3; next }
-FNR == NR && $1 == "IF" {
-	c = $3
-	if (!(c in host) && (prefix "-" c) in host) c = prefix "-" c
-	if (index(c, prefix "-") == 1 && !(c in host)) c = substr(c, length(prefix) + 2)
-	if ((c in host) && host[c] == $2) want[c SUBSEP $4]++
-	else anywhere[$2 SUBSEP $4]++
+FNR == 1 { f = FILENAME; sub(/.*\//, "", f); sec = "" }
+f == "exp" {
+	if ($1 == "SB" || $1 == "NOSB") { k = $2 SUBSEP $3; kind[k] = $1; lbl[k] = $4; shown[k] = $5; order[++nk] = k }
+	else if ($1 == "EXP") ex[$2 SUBSEP $3 SUBSEP $4]++
+	else if ($1 == "IF") ifw[++ni] = $2 FS $3 FS $4
 	next
 }
-FNR == NR { next }
-{
-	c = $1; v = $2; h = host[c]
-	seen[c SUBSEP v]++
-	if (seen[c SUBSEP v] > 1) { print h " container " c ": duplicate interface " v; next }
-	if ((c SUBSEP v) in want) { got[c SUBSEP v] = 1; next }
-	if (anywhere[h SUBSEP v] > 0) { anywhere[h SUBSEP v]--; next }
-	print h " container " c ": interface " v " is no live local endpoint"
-}
+/^@@path / { split($0, w, " "); exists[w[2] SUBSEP w[3]] = 1; next }
+/^@@sb / { split($0, w, " "); sec = "sb"; sbsec = "link"; sk = w[2] SUBSEP w[3]; rd[sk] = 1; next }
+/^@@c / { split($0, w, " "); sec = "c"; cur = w[3]; host[cur] = w[2]; next }
+sec == "sb" { FS = " "; $0 = $0; r = sb_rec(); FS = "\t"; if (r != "") act[sk SUBSEP r]++; next }
+sec == "c" { FS = " "; $0 = $0; if_rec(); FS = "\t"; next }
 END {
-	for (k in want) if (!(k in got)) { split(k, p, SUBSEP); print host[p[1]] " container " p[1] ": missing interface " p[2] }
-	for (k in anywhere) if (anywhere[k] > 0) { split(k, p, SUBSEP); print p[1] ": no container has the interface " p[2] " of a local endpoint" }
+	for (i = 1; i <= nk; i++) {
+		k = order[i]; split(k, p, SUBSEP)
+		want = work "/hosts/" p[1] "/run/netns/" substr(p[2], 1, 12)
+		if (kind[k] == "NOSB") {
+			if (shown[k] != "") print "D\t" lbl[k] ": sandbox " shown[k] " shown, but there should be none"
+			if (k in exists) print "D\t" lbl[k] ": " want " exists, but there should be no sandbox"
+			continue
+		}
+		if (shown[k] == "") { print "D\t" lbl[k] ": no sandbox shown, but the host has local endpoints"; continue }
+		if (shown[k] != want) print "D\t" lbl[k] ": sandbox " shown[k] ", want " want
+		if (!(k in rd)) { print "D\t" lbl[k] ": sandbox " shown[k] " was not read"; continue }
+		checked[k] = 1
+	}
+	nent = 0
+	for (e in ex) {
+		split(e, p, SUBSEP); k = p[1] SUBSEP p[2]
+		if (!(k in checked)) continue
+		if (!(e in act)) print "D\t" lbl[k] ": missing: " p[3]
+		else if (act[e] > ex[e]) print "D\t" lbl[k] ": duplicate: " p[3]
+		else nent++
+	}
+	for (a in act) {
+		split(a, p, SUBSEP); k = p[1] SUBSEP p[2]
+		if ((k in checked) && !(a in ex)) print "D\t" lbl[k] ": extra: " p[3]
+	}
+	# interfaces: in the container named like the endpoint, else in any container of its host
+	for (i = 1; i <= ni; i++) {
+		split(ifw[i], p, FS); h = p[1]; c = p[2]
+		if (!(c in host) && index(c, prefix "-") == 1) c = substr(c, length(prefix) + 2)
+		if ((c in host) && host[c] == h) want2[c SUBSEP p[3]]++
+		else anywhere[h SUBSEP p[3]]++
+	}
+	na = 0
+	for (i = 1; i <= nifo; i++) {
+		split(iforder[i], p, SUBSEP)
+		if (p[2] == "lo") continue
+		if (ifaddr[iforder[i]] == "") { ifa[++na] = p[1] FS "- " ifmac[iforder[i]] " (" p[2] " without IPv4)"; continue }
+		nw = split(ifaddr[iforder[i]], w, " ")
+		for (j = 1; j <= nw; j++) ifa[++na] = p[1] FS w[j] " " ifmac[iforder[i]]
+	}
+	nif = 0
+	for (i = 1; i <= na; i++) {
+		split(ifa[i], p, FS); c = p[1]; v = p[2]; h = host[c]
+		if (++seen[c SUBSEP v] > 1) { print "D\t" h " container " c ": duplicate interface " v; continue }
+		if ((c SUBSEP v) in want2) { got[c SUBSEP v] = 1; nif++; continue }
+		if (anywhere[h SUBSEP v] > 0) { anywhere[h SUBSEP v]--; nif++; continue }
+		print "D\t" h " container " c ": interface " v " is no live local endpoint"
+	}
+	for (k in want2) if (!(k in got)) { split(k, p, SUBSEP); print "D\t" host[p[1]] " container " p[1] ": missing interface " p[2] }
+	for (k in anywhere) if (anywhere[k] > 0) { split(k, p, SUBSEP); print "D\t" p[1] ": no container has the interface " p[2] " of a local endpoint" }
+	print "N\t" nent "\t" nif
 }'
 
+# chk_files DIR GLOB: the files matching DIR/GLOB, one a line (none: nothing).
+chk_files() {
+	local f
+	for f in "$1"/$2; do [ -e "$f" ] && printf '%s\n' "$f"; done
+	return 0
+}
+
+# chk_compare DIR ALIVE: compare what chk_collect wrote into DIR (errors in *.err, agents'
+# answers, kernel state), ALIVE being the names that must be alive (space separated).
+# Uses SIM_NET, SIM_N, SIM_WORK, SIM_PREFIX of the selected cluster. Appends to CHK_DIFF;
+# 0 if nothing differs. Sets CHK_LAST_SUMMARY when it passes.
+chk_compare() {
+	local d=$1 alive=$2 out kind a b summary='' nent=0 nif=0 n0=${#CHK_DIFF[@]}
+	local -a files=()
+	while IFS= read -r out; do
+		[ -n "$out" ] && chk_bad "$out"
+	done < <(cat "$d"/*.err 2>/dev/null)
+	[ "${#CHK_DIFF[@]}" -eq "$n0" ] || return 1
+	mapfile -t files < <(chk_files "$d" '*.m'; chk_files "$d" '*.l'; chk_files "$d" '*.i.*')
+	if [ "${#files[@]}" -eq 0 ]; then
+		chk_bad "nothing collected in $d"
+		return 1
+	fi
+	if ! jq -n -r --arg alive "$alive" --arg net "$SIM_NET" --arg nhosts "$SIM_N" "$CHK_JQ" \
+		"${files[@]}" >"$d/exp" 2>&1; then
+		chk_bad "the agents' answers are not the JSON expected: $(head -c 500 "$d/exp")"
+		return 1
+	fi
+	while IFS=$'\t' read -r kind a; do
+		case $kind in
+		BAD) chk_bad "$a" ;;
+		SUM) summary=$a ;;
+		esac
+	done < <(grep -E '^(BAD|SUM)' "$d/exp")
+	[ "${#CHK_DIFF[@]}" -eq "$n0" ] || return 1
+	mapfile -t files < <(chk_files "$d" '*.raw')
+	if ! out=$(awk -v work="$SIM_WORK" -v prefix="$SIM_PREFIX" "$CHK_AWK" "$d/exp" "${files[@]}" 2>&1); then
+		chk_bad "internal: comparison failed: $out"
+		return 1
+	fi
+	while IFS=$'\t' read -r kind a b; do
+		case $kind in
+		D) chk_bad "$a" ;;
+		N) nent=$a nif=$b ;;
+		esac
+	done < <(sort <<<"$out")
+	[ "${#CHK_DIFF[@]}" -eq "$n0" ] || return 1
+	CHK_LAST_SUMMARY="$summary; $nent sandbox entries and $nif container interfaces match"
+	return 0
+}
+
 chk_once() {
-	local -a run=() ids=()
-	local -A mem=() ls=() insp=()
-	local h h0 id exp_alive out kind a b c d e f want l nexp=0 nif=0 sep isep
-	local exp_lines='' act_lines='' if_lines='' cont_list='' cont_act='' summary=''
+	local -a run=() pids=()
+	local -A conts=()
+	local h d c owner alive t0 rc
+	t0=$(sim_now_ms)
 	CHK_DIFF=()
 	sim_need_up 2>/dev/null || { chk_bad "no cluster selected or up"; return 1; }
 	mapfile -t run < <(sim_running_hosts)
@@ -192,127 +352,23 @@ chk_once() {
 		chk_bad "no agent is running"
 		return 1
 	fi
-	h0=${run[0]}
 	# shellcheck disable=SC2086
-	exp_alive=$(chk_sorted_words "${run[@]}" $CHK_EXTRA_ALIVE)
-	for h in "${run[@]}"; do
-		mem[$h]=$(sim_ovg "$h" members --format json 2>&1) || { chk_bad "$h: members failed: ${mem[$h]}"; return 1; }
-		ls[$h]=$(sim_ovg "$h" network ls --format json 2>&1) || { chk_bad "$h: network ls failed: ${ls[$h]}"; return 1; }
-	done
-	if ! out=$(jq -r '.[].id' <<<"${ls[$h0]}" 2>&1); then
-		chk_bad "$h0: network ls is no JSON list: ${ls[$h0]}"
-		return 1
-	fi
-	mapfile -t ids <<<"$out"
-	[ -z "${ids[0]:-}" ] && ids=()
-	for h in "${run[@]}"; do
-		for id in "${ids[@]}"; do
-			insp[$h/$id]=$(sim_ovg "$h" network inspect "$id" 2>&1) ||
-				{ chk_bad "$h: network inspect $id failed: ${insp[$h/$id]}"; return 1; }
-		done
-	done
-	# One document with everything the agents said.
-	out=$({
-		printf '{"hosts":{'
-		sep=
-		for h in "${run[@]}"; do
-			printf '%s"%s":{"m":%s,"l":%s,"i":{' "$sep" "$h" "${mem[$h]}" "${ls[$h]}"
-			isep=
-			for id in "${ids[@]}"; do
-				printf '%s"%s":%s' "$isep" "$id" "${insp[$h/$id]}"
-				isep=,
-			done
-			printf '}}'
-			sep=,
-		done
-		printf '}}\n'
-	} | jq -r --arg alive "$exp_alive" --arg net "$SIM_NET" --arg nhosts "$SIM_N" "$CHK_JQ" 2>&1) || {
-		chk_bad "the agents' answers are not the JSON expected: $out"
-		return 1
-	}
-	while IFS=$'\t' read -r kind a b c d; do
-		case $kind in
-		BAD) chk_bad "$a" ;;
-		SUM) summary=$a ;;
-		NOSB)
-			want=$(sim_hostdir "$a")/run/netns/${b:0:12}
-			[ -n "$d" ] && chk_bad "$c: sandbox $d shown, but there should be none"
-			[ -e "$want" ] && chk_bad "$c: $want exists, but there should be no sandbox"
-			;;
-		SB)
-			want=$(sim_hostdir "$a")/run/netns/${b:0:12}
-			if [ -z "$d" ]; then
-				chk_bad "$c: no sandbox shown, but the host has local endpoints"
-				continue
-			fi
-			[ "$d" = "$want" ] || chk_bad "$c: sandbox $d, want $want"
-			if ! f=$(chk_sandbox_dump "$d"); then
-				chk_bad "$c: cannot read sandbox $d: $f"
-				continue
-			fi
-			while IFS= read -r l; do
-				act_lines+="$a"$'\t'"$b"$'\t'"$l"$'\n'
-			done <<<"$f"
-			exp_lines+="$a"$'\t'"$b"$'\t'"SANDBOX-READ"$'\n'
-			act_lines+="$a"$'\t'"$b"$'\t'"SANDBOX-READ"$'\n'
-			;;
-		EXP)
-			exp_lines+="$a"$'\t'"$b"$'\t'"$c"$'\n'
-			nexp=$((nexp + 1))
-			;;
-		IF)
-			if_lines+="IF"$'\t'"$a"$'\t'"$b"$'\t'"$c"$'\n'
-			nif=$((nif + 1))
-			;;
-		esac
-	done <<<"$out"
-	[ "${#CHK_DIFF[@]}" -eq 0 ] || [ -n "$summary" ] || return 1
-	# Sandboxes: expected lines only count for sandboxes read (SANDBOX-READ in both).
-	if [ -n "$exp_lines" ]; then
-		if ! f=$(awk -F '\t' '
-			FNR == NR { if ($3 == "SANDBOX-READ") rd[$1 FS $2] = 1; act[$0]++; next }
-			{ if (!(($1 FS $2) in rd)) next; ex[$0]++ }
-			END {
-				for (k in ex) if (!(k in act)) { split(k, p, FS); print "missing" FS p[1] FS p[2] FS p[3] }
-				for (k in act) {
-					split(k, p, FS)
-					if (!(k in ex)) print "extra" FS p[1] FS p[2] FS p[3]
-					else if (act[k] > 1) print "duplicate" FS p[1] FS p[2] FS p[3]
-				}
-			}' <(printf '%s' "$act_lines") <(printf '%s' "$exp_lines") 2>&1); then
-			chk_bad "internal: sandbox comparison failed: $f"
-		fi
-		while IFS=$'\t' read -r kind a b c; do
-			[ -n "$kind" ] && chk_bad "$a net ${b:0:12}: $kind: $c"
-		done < <(sort <<<"$f")
-	fi
-	# Containers of running hosts.
-	while read -r c h; do
-		[ -n "$c" ] || continue
-		case " ${run[*]} " in *" $h "*) ;; *) continue ;; esac
-		cont_list+="C"$'\t'"$c"$'\t'"$h"$'\n'
-		if ! d=$(ip -n "$SIM_PREFIX-$c" -j addr show 2>&1); then
-			chk_bad "$h container $c: cannot list interfaces: $d"
-			continue
-		fi
-		cont_act+="{\"c\":\"$c\",\"d\":$d}"$'\n'
+	alive=$(printf '%s\n' "${run[@]}" $CHK_EXTRA_ALIVE | sort -u | tr '\n' ' ')
+	while read -r c owner; do
+		[ -n "$c" ] && conts[$owner]+=" $c"
 	done < <(sim_containers)
-	if [ -n "$cont_act" ]; then
-		if ! cont_act=$(jq -r "$CHK_JQ_IF" <<<"$cont_act" 2>&1); then
-			chk_bad "container interfaces unreadable: $cont_act"
-			cont_act=
-		fi
-	fi
-	if ! f=$(awk -v prefix="$SIM_PREFIX" "$CHK_AWK_IF" <(printf '%s%s' "$cont_list" "$if_lines") \
-		<(printf '%s\n' "$cont_act" | sed '/^$/d') 2>&1); then
-		chk_bad "internal: interface comparison failed: $f"
-	fi
-	while IFS= read -r l; do
-		[ -n "$l" ] && chk_bad "$l"
-	done < <(sort <<<"$f")
-	[ "${#CHK_DIFF[@]}" -eq 0 ] || return 1
-	CHK_LAST_SUMMARY="$summary; $nexp sandbox entries and $nif container interfaces match"
-	return 0
+	d=$(mktemp -d "${TMPDIR:-/tmp}/ovg-chk.XXXXXX") || { chk_bad "mktemp failed"; return 1; }
+	for h in "${run[@]}"; do
+		# shellcheck disable=SC2086
+		chk_collect "$h" "$d" ${conts[$h]:-} &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	chk_compare "$d" "$alive"
+	rc=$?
+	rm -rf "$d"
+	CHK_LAST_MS=$(($(sim_now_ms) - t0))
+	return "$rc"
 }
 
 chk_summary() { printf '%s\n' "$CHK_LAST_SUMMARY"; }
@@ -323,7 +379,7 @@ chk_print_diff() {
 	for l in "${CHK_DIFF[@]}"; do printf '%s%s\n' "${1:-  }" "$l" >&2; done
 }
 
-# chk_wait [SECONDS]: bounded poll of chk_once.
+# chk_wait [SECONDS]: bounded poll of chk_once; prints the last differences on failure.
 chk_wait() {
 	local secs=${1:-${CHK_TIMEOUT:-20}} ms deadline
 	ms=$(sim_secs_to_ms "$secs") || return 2
@@ -338,26 +394,41 @@ chk_wait() {
 	return 1
 }
 
+# chk_inv_host HOST DIR: the invariants as HOST's agent sees them, violations into
+# DIR/HOST.inv. Networks or agents that vanish meanwhile are skipped.
+CHK_JQ_INV_LS='(group_by(.name)[] | select(length > 1) | "network name \(.[0].name) held by \([.[].id[0:12]] | join(","))"),
+	([.[] | select(.usable != false)] | group_by(.vni)[] | select(length > 1) |
+		"VNI \(.[0].vni) held by usable networks \([.[].id[0:12]] | join(","))"),
+	.[].id'
+CHK_JQ_INV_EP='.name as $n | (.endpoints | group_by(.ip)[] | select(length > 1) |
+		"network \($n): IP \(.[0].ip) held by \([.[] | "\(.name)@\(.node)"] | join(", "))"),
+	(.endpoints | group_by(.name)[] | select(length > 1) |
+		"network \($n): name \(.[0].name) held by endpoints on \([.[].node] | join(", "))")'
+chk_inv_host() {
+	local h=$1 d=$2 out l id ids=()
+	out=$(sim_ovg "$h" network ls --format json 2>/dev/null) || return 0
+	while IFS= read -r l; do
+		if [[ $l =~ ^[0-9a-f]{32}$ ]]; then ids+=("$l"); elif [ -n "$l" ]; then printf '%s: %s\n' "$h" "$l"; fi
+	done < <(jq -r "$CHK_JQ_INV_LS" <<<"$out" 2>&1) >>"$d/$h.inv"
+	for id in "${ids[@]}"; do
+		sim_ovg "$h" network inspect "$id" 2>/dev/null
+	done | jq -r "$CHK_JQ_INV_EP" 2>&1 | sed "s/^/$h: /" >>"$d/$h.inv"
+}
+
 # chk_invariants: no duplicate IP or name among the live endpoints of a network, no
 # duplicate network name, no duplicate VNI among usable networks, on every running agent.
 chk_invariants() {
-	local h out ids id insp bad l
+	local h d l pids=()
 	CHK_DIFF=()
+	d=$(mktemp -d "${TMPDIR:-/tmp}/ovg-inv.XXXXXX") || { chk_bad "mktemp failed"; return 1; }
 	for h in $(sim_running_hosts); do
-		out=$(sim_ovg "$h" network ls --format json 2>/dev/null) || continue # agent may be stopping
-		bad=$(jq -r '(group_by(.name)[] | select(length > 1) | "network name \(.[0].name) held by \([.[].id[0:12]] | join(","))"),
-			([.[] | select(.usable != false)] | group_by(.vni)[] | select(length > 1) |
-				"VNI \(.[0].vni) held by usable networks \([.[].id[0:12]] | join(","))")' <<<"$out" 2>&1)
-		[ -n "$bad" ] && while IFS= read -r l; do chk_bad "$h: $l"; done <<<"$bad"
-		mapfile -t ids < <(jq -r '.[].id' <<<"$out" 2>/dev/null)
-		for id in "${ids[@]}"; do
-			insp=$(sim_ovg "$h" network inspect "$id" 2>/dev/null) || continue # removed meanwhile
-			bad=$(jq -r '.name as $n | (.endpoints | group_by(.ip)[] | select(length > 1) |
-					"network \($n): IP \(.[0].ip) held by \([.[] | "\(.name)@\(.node)"] | join(", "))"),
-				(.endpoints | group_by(.name)[] | select(length > 1) |
-					"network \($n): name \(.[0].name) held by endpoints on \([.[].node] | join(", "))")' <<<"$insp" 2>&1)
-			[ -n "$bad" ] && while IFS= read -r l; do chk_bad "$h: $l"; done <<<"$bad"
-		done
+		chk_inv_host "$h" "$d" &
+		pids+=($!)
 	done
+	[ "${#pids[@]}" -eq 0 ] || wait "${pids[@]}"
+	while IFS= read -r l; do
+		[ -n "$l" ] && chk_bad "$l"
+	done < <(cat "$d"/*.inv 2>/dev/null)
+	rm -rf "$d"
 	[ "${#CHK_DIFF[@]}" -eq 0 ]
 }
