@@ -15,7 +15,9 @@
 #
 # Run as root: `make netns` (or `bash tests/netns/test_e2e.sh`). E2E_SEED fixes the random
 # choices (default 1); E2E_KEEP=1 leaves the cluster up after a failure. Agent logs of a
-# failed run are copied to /tmp/ovg-e2e-logs.<pid>/.
+# failed run are copied to /tmp/ovg-e2e-logs.<pid>/. E2E_PARTITION_UNTIL=suspect heals the
+# partition as soon as each side stops seeing the other alive (default: once each side
+# has declared the other dead, which is what a real partition of some seconds does).
 #
 # tests/soak/soak_e2e.sh sources this file (E2E_SOURCED=1) to loop the same phases.
 set -uo pipefail
@@ -46,7 +48,12 @@ e2e_notok() {
 	printf 'not ok - %s\n' "$*"
 	e2e_save_logs
 }
-e2e_note() { printf '# %s\n' "$*"; }
+E2E_T0=
+e2e_note() {
+	local t=''
+	[ -n "$E2E_T0" ] && t=$(($(sim_now_ms) - E2E_T0)) && t="[$((t / 1000)).$((t % 1000 / 100)) s] "
+	printf '# %s%s\n' "$t" "$*"
+}
 
 # e2e_check DESCRIPTION CMD...: ok or not ok, by CMD's status.
 e2e_check() {
@@ -522,48 +529,89 @@ e2e_phase_restart() {
 	e2e_ping_mesh "restart"
 }
 
+# e2e_sees_none_alive HOST OTHERS...: HOST's agent shows none of OTHERS alive.
+e2e_sees_none_alive() {
+	local h=$1 o
+	shift
+	for o in "$@"; do sim_sees_not_alive "$h" "$o" || return 1; done
+}
+
 # e2e_sees_failed HOST OTHERS...: HOST's agent shows each of OTHERS as dead (or no more).
 e2e_sees_failed() {
 	local h=$1 json want
 	shift
 	json=$(sim_ovg "$h" members --format json 2>/dev/null) || return 1
 	want=$(printf '%s\n' "$@" | jq -R . | jq -s .) || return 1
-	jq -e --argjson w "$want" '[.[] | select(.status != "dead" and (.name as $n | $w | index($n)))] == []' \
+	jq -e --argjson w "$want" '[.[] | select(.status != "dead" and (.name as $n | any($w[]; . == $n)))] == []' \
 		<<<"$json" >/dev/null 2>&1
 }
 
-# (c) partition h1 h2 | rest, creates and attaches on both sides, heal.
+# e2e_net_id HOST NAME: the id of the network HOST shows as NAME.
+e2e_net_id() {
+	sim_ovg "$1" network ls --format json 2>/dev/null | jq -r --arg n "$2" '.[] | select(.name == $n) | .id'
+}
+
+# (c) e2e_phase_partition SEED TAG HOST...: cut HOST... off from the rest until each side
+# sees the other dead; meanwhile create networks on both sides (pnetTAG on both, paTAG on
+# the first side, pbTAG on the other), connect containers to them, take the endpoint name
+# twinTAG on n1 on both sides, churn; then heal: the agents must agree again, the earlier
+# pnetTAG keeps its name and the other shows as pnetTAG@<id8>, the later twinTAG as
+# twinTAG@<node>. Everything it created is removed at the end (and checked again).
 e2e_phase_partition() {
-	local seed=$1 a=(h1 h2) b=() h i ok_all n out ls0 t0
-	for ((i = 3; i <= SIM_N; i++)); do b+=("h$i"); done
+	local seed=$1 tag=$2 a=() b=() h i ok_all n out ls0 t0 id ids=() eps=() e
+	shift 2
+	a=("$@")
+	for h in $(sim_hosts); do
+		[[ " ${a[*]} " == *" $h "* ]] || b+=("$h")
+	done
 	e2e_note "partition: ${a[*]} | ${b[*]} (seed $seed)"
 	sim_partition "${a[@]}" >/dev/null || { e2e_notok "partition: iptables"; return 1; }
 	ok_all=1
-	for h in "${a[@]}"; do sim_wait_until 30 e2e_sees_failed "$h" "${b[@]}" || ok_all=0; done
-	for h in "${b[@]}"; do sim_wait_until 30 e2e_sees_failed "$h" "${a[@]}" || ok_all=0; done
-	e2e_check "partition: each side sees the other as dead" test "$ok_all" = 1
-	# The same network name created on both sides, plus one name per side.
-	sim_ovg h1 network create --attachable pnet >/dev/null &&
-		sim_ovg h3 network create --attachable pnet >/dev/null &&
-		sim_ovg h2 network create --attachable pa >/dev/null &&
-		sim_ovg h4 network create --attachable pb >/dev/null
-	e2e_check "partition: network creates on both sides (pnet on both, pa, pb)" test $? = 0
-	sim_wait_until 10 eval 'e2e_has_net h2 pnet && e2e_has_net h1 pa && e2e_has_net h5 pnet && e2e_has_net h5 pb'
-	e2e_check "partition: each side's creates reach its side" test $? = 0
-	# Attaches on both sides: to the new networks, and the same endpoint name on both sides.
+	if [ "${E2E_PARTITION_UNTIL:-dead}" = suspect ]; then
+		for h in "${a[@]}"; do sim_wait_until 30 e2e_sees_none_alive "$h" "${b[@]}" || ok_all=0; done
+		for h in "${b[@]}"; do sim_wait_until 30 e2e_sees_none_alive "$h" "${a[@]}" || ok_all=0; done
+		e2e_check "partition: each side sees the other as not alive" test "$ok_all" = 1
+	else
+		for h in "${a[@]}"; do sim_wait_until 30 e2e_sees_failed "$h" "${b[@]}" || ok_all=0; done
+		for h in "${b[@]}"; do sim_wait_until 30 e2e_sees_failed "$h" "${a[@]}" || ok_all=0; done
+		e2e_check "partition: each side sees the other as dead" test "$ok_all" = 1
+	fi
+	# The same network name created on both sides (side a first), plus one name per side.
+	sim_ovg "${a[0]}" network create --attachable "pnet$tag" >/dev/null &&
+		sim_ovg "${b[0]}" network create --attachable "pnet$tag" >/dev/null &&
+		{ [ "${#a[@]}" -lt 2 ] || sim_ovg "${a[1]}" network create --attachable "pa$tag" >/dev/null; } &&
+		{ [ "${#b[@]}" -lt 2 ] || sim_ovg "${b[1]}" network create --attachable "pb$tag" >/dev/null; }
+	e2e_check "partition: network creates on both sides (pnet$tag on both, pa$tag, pb$tag)" test $? = 0
 	ok_all=1
-	for h in h1 h2 h3 h4 h5; do
+	for h in "${a[@]}"; do
+		sim_wait_until 10 e2e_has_net "$h" "pnet$tag" || ok_all=0
+		[ "${#a[@]}" -lt 2 ] || sim_wait_until 10 e2e_has_net "$h" "pa$tag" || ok_all=0
+	done
+	for h in "${b[@]}"; do
+		sim_wait_until 10 e2e_has_net "$h" "pnet$tag" || ok_all=0
+		[ "${#b[@]}" -lt 2 ] || sim_wait_until 10 e2e_has_net "$h" "pb$tag" || ok_all=0
+	done
+	e2e_check "partition: each side's creates reach its side" test "$ok_all" = 1
+	# Attaches on both sides to the new networks.
+	ok_all=1
+	for h in $(sim_hosts); do
 		i=${h#h}
-		n=pnet
-		[ "$h" = h2 ] && n=pa
-		[ "$h" = h4 ] && n=pb
-		out=$(e2e_connect "$h" "c${i}x1" "$n" 2>&1) || { ok_all=0; e2e_note "connect c${i}x1 $n on $h: $out"; }
+		n=pnet$tag
+		[ "${#a[@]}" -ge 2 ] && [ "$h" = "${a[1]}" ] && n=pa$tag
+		[ "${#b[@]}" -ge 2 ] && [ "$h" = "${b[1]}" ] && n=pb$tag
+		if out=$(e2e_connect "$h" "c${i}x1" "$n" 2>&1); then
+			eps+=("$h $(e2e_net_id "$h" "$n") c${i}x1")
+		else
+			ok_all=0
+			e2e_note "connect c${i}x1 $n on $h: $out"
+		fi
 	done
 	e2e_check "partition: connects to the new networks on both sides" test "$ok_all" = 1
-	{ sim_container h2 w2 && sim_container h4 w4; } >/dev/null &&
-		sim_ovg h2 network connect --name twin n1 "$SIM_PREFIX-w2" >/dev/null &&
-		sim_ovg h4 network connect --name twin n1 "$SIM_PREFIX-w4" >/dev/null
-	e2e_check "partition: endpoint name 'twin' taken on n1 on both sides" test $? = 0
+	# One endpoint name on n1 on both sides, side a first.
+	{ sim_container "${a[0]}" "wa$tag" && sim_container "${b[0]}" "wb$tag"; } >/dev/null &&
+		sim_ovg "${a[0]}" network connect --name "twin$tag" n1 "$SIM_PREFIX-wa$tag" >/dev/null &&
+		sim_ovg "${b[0]}" network connect --name "twin$tag" n1 "$SIM_PREFIX-wb$tag" >/dev/null
+	e2e_check "partition: endpoint name twin$tag taken on n1 on both sides" test $? = 0
 	e2e_churn "partition" "$seed" 6 $(sim_hosts)
 	[ "$E2E_FAILS" = 0 ] || printf '%s' "$E2E_FAILMSG" | head -n 10 | sed 's/^/  # /'
 	e2e_note "partition: $E2E_OPS connects/disconnects, $E2E_FAILS failed"
@@ -575,37 +623,85 @@ e2e_phase_partition() {
 	fi
 	sim_heal >/dev/null || { e2e_notok "heal"; return 1; }
 	t0=$(sim_now_ms)
-	sim_wait_converged 45 >/dev/null
-	e2e_check "partition: healed, members converge (in $(($(sim_now_ms) - t0)) ms)" test $? = 0
+	if ! sim_wait_converged 45 >/dev/null; then
+		e2e_notok "partition: healed, members converge within 45 s"
+		# the rest cannot pass: show what differs once, fail without waiting
+		chk_once || chk_print_diff
+		e2e_notok "partition healed: data plane converged (members did not)"
+		e2e_notok "partition healed: network ls identical, conflicts resolved (members did not converge)"
+		return 1
+	fi
+	e2e_ok "partition: healed, members converge in $(($(sim_now_ms) - t0)) ms"
 	e2e_verify "partition healed" 40
-	ls0=$(sim_ovg h1 network ls --format json 2>/dev/null | jq -c 'sort_by(.id)')
+	ls0=$(sim_ovg "${a[0]}" network ls --format json 2>/dev/null | jq -c 'sort_by(.id)')
 	ok_all=1
 	for h in $(sim_hosts); do
 		[ "$(sim_ovg "$h" network ls --format json 2>/dev/null | jq -c 'sort_by(.id)')" = "$ls0" ] || ok_all=0
 	done
-	e2e_check "partition healed: network ls --format json identical on all 5 hosts" test "$ok_all" = 1
-	out=$(jq -r '[.[] | select(.name | test("^pnet(@|$)")) | .name] | sort | join(" ")' <<<"$ls0")
-	e2e_check "partition healed: the two pnet networks show as pnet and pnet@<id8> ($out)" \
-		eval '[[ "$out" =~ ^pnet\ pnet@[0-9a-f]{8}$ ]]'
-	out=$(sim_ovg h5 network inspect n1 2>/dev/null | jq -r '[.endpoints[].name | select(test("^twin"))] | sort | join(" ")')
-	e2e_check "partition healed: endpoint 'twin' of both sides shows as twin and twin@<node> ($out)" \
-		eval '[[ "$out" =~ ^twin\ twin@h[24]$ ]]'
-	sim_ovg h2 network disconnect n1 "$SIM_PREFIX-w2" >/dev/null &&
-		sim_ovg h4 network disconnect n1 "$SIM_PREFIX-w4" >/dev/null
-	e2e_check "partition healed: both twins disconnected" test $? = 0
+	e2e_check "partition healed: network ls --format json identical on all $SIM_N hosts" test "$ok_all" = 1
+	out=$(jq -r --arg p "pnet$tag" '[.[] | select(.name == $p or (.name | startswith($p + "@"))) |
+		"\(.name)/\(.creator)"] | sort | join(" ")' <<<"$ls0")
+	e2e_check "partition healed: the earlier pnet$tag (${a[0]}'s) keeps the name, the other is pnet$tag@<id8> ($out)" \
+		eval '[[ "$out" =~ ^pnet$tag/${a[0]}\ pnet$tag@[0-9a-f]{8}/${b[0]}$ ]]'
+	out=$(sim_ovg "${b[0]}" network inspect n1 2>/dev/null |
+		jq -r --arg p "twin$tag" '[.endpoints[] | select(.name == $p or (.name | startswith($p + "@"))) | "\(.name)/\(.node)"] | sort | join(" ")')
+	e2e_check "partition healed: the earlier twin$tag keeps the name, the other is twin$tag@${b[0]} ($out)" \
+		eval '[[ "$out" == "twin$tag/${a[0]} twin$tag@${b[0]}/${b[0]}" ]]'
+	# Clean up what the partition made: endpoints, the twins, the networks.
+	ok_all=1
+	for e in "${eps[@]}"; do
+		read -r h id i <<<"$e"
+		sim_ovg "$h" network disconnect "$id" "$SIM_PREFIX-$i" >/dev/null || ok_all=0
+	done
+	sim_ovg "${a[0]}" network disconnect n1 "$SIM_PREFIX-wa$tag" >/dev/null &&
+		sim_ovg "${b[0]}" network disconnect n1 "$SIM_PREFIX-wb$tag" >/dev/null &&
+		sim_container_rm "wa$tag" && sim_container_rm "wb$tag" || ok_all=0
+	mapfile -t ids < <(jq -r --arg a "pnet$tag" --arg b "pa$tag" --arg c "pb$tag" \
+		'.[] | select(.name | (. == $a or . == $b or . == $c or startswith($a + "@"))) | .id' <<<"$ls0")
+	for id in "${ids[@]}"; do
+		if sim_ovg "${a[0]}" network rm "$id" >/dev/null; then
+			E2E_REMOVED+=("$id")
+		else
+			ok_all=0
+		fi
+	done
+	e2e_check "partition healed: its endpoints disconnected, its ${#ids[@]} networks removed" test "$ok_all" = 1
+	e2e_verify "partition cleaned up"
+	e2e_check "partition cleaned up: no removed network came back" e2e_none_came_back
 	e2e_ping_mesh "partition healed"
 }
 
-# (d) 10% loss on every host's underlay, connects and disconnects.
+# Networks removed by the phases: guarantee 4, a deleted record never comes back.
+E2E_REMOVED=()
+e2e_none_came_back() {
+	local h out id bad=0
+	[ "${#E2E_REMOVED[@]}" -eq 0 ] && return 0
+	for h in $(sim_running_hosts); do
+		out=$(sim_ovg "$h" network ls --format json 2>/dev/null) || return 1
+		for id in "${E2E_REMOVED[@]}"; do
+			if [[ $out == *"\"$id\""* ]]; then
+				echo "  $h lists removed network $id" >&2
+				bad=1
+			fi
+		done
+	done
+	[ "$bad" = 0 ]
+}
+
+# (d) e2e_phase_loss SEED SECONDS PERCENT [HOST...]: PERCENT loss on the underlay of HOST...
+# (default all) during SECONDS of churn; the checker with the loss on, then without.
 e2e_phase_loss() {
-	local seed=$1 secs=${2:-10} h
-	e2e_note "loss: 10% on every host, $secs s of churn (seed $seed)"
-	for h in $(sim_hosts); do sim_loss "$h" 10 >/dev/null || { e2e_notok "loss: iptables on $h"; return 1; }; done
+	local seed=$1 secs=$2 pct=$3 h hosts=()
+	shift 3
+	hosts=("$@")
+	[ "${#hosts[@]}" -gt 0 ] || mapfile -t hosts < <(sim_hosts)
+	e2e_note "loss: $pct% on ${hosts[*]}, $secs s of churn (seed $seed)"
+	for h in "${hosts[@]}"; do sim_loss "$h" "$pct" >/dev/null || { e2e_notok "loss: iptables on $h"; return 1; }; done
 	e2e_churn "loss" "$seed" "$secs" $(sim_hosts)
 	[ "$E2E_FAILS" = 0 ] || printf '%s' "$E2E_FAILMSG" | head -n 10 | sed 's/^/  # /'
-	e2e_check "loss: $E2E_OPS connects/disconnects under 10% loss, $E2E_FAILS failed" test "$E2E_FAILS" = 0
-	e2e_verify "loss (10% still on)" 60
-	for h in $(sim_hosts); do sim_loss "$h" 0 >/dev/null; done
+	e2e_check "loss: $E2E_OPS connects/disconnects under $pct% loss, $E2E_FAILS failed" test "$E2E_FAILS" = 0
+	e2e_verify "loss ($pct% still on)" 60
+	for h in "${hosts[@]}"; do sim_loss "$h" 0 >/dev/null; done
 	e2e_verify "loss removed"
 	e2e_ping_mesh "loss removed"
 }
@@ -625,15 +721,18 @@ e2e_main() {
 	trap e2e_cleanup EXIT
 	trap 'exit 130' INT TERM
 	t0=$(sim_now_ms)
-	echo "# e2e: seed $seed"
+	E2E_T0=$t0
+	e2e_note "e2e: seed $seed"
+	e2e_note "checker self-test"
 	e2e_checker_selftest
 	e2e_demo
+	e2e_note "cluster of 5"
 	if e2e_cluster5 "${E2E_TAG}c"; then
 		e2e_verify "cluster of 5 set up"
 		e2e_phase_churn "$seed" 20
 		e2e_phase_restart "$seed"
-		e2e_phase_loss "$seed" 10
-		e2e_phase_partition "$seed"
+		e2e_phase_loss "$seed" 10 10
+		e2e_phase_partition "$seed" "" h1 h2
 	fi
 	echo "# e2e took $((($(sim_now_ms) - t0) / 1000)) s"
 	echo "e2e: $E2E_PASS passed, $E2E_FAIL failed"
