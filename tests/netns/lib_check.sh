@@ -164,6 +164,21 @@ chk_collect() {
 	return 0
 }
 
+# The invariants as jq functions: inv_ls on a `network ls` array, inv_eps on a `network
+# inspect` object; each yields one message per violation.
+CHK_JQ_INV='
+def inv_ls:
+	(group_by(.name)[] | select(length > 1) | "network name \(.[0].name) held by \([.[].id[0:12]] | join(","))"),
+	([.[] | select(.usable != false)] | group_by(.vni)[] | select(length > 1) |
+		"VNI \(.[0].vni) held by usable networks \([.[].id[0:12]] | join(","))");
+def inv_eps:
+	.name as $n |
+	(.endpoints | group_by(.ip)[] | select(length > 1) |
+		"network \($n): IP \(.[0].ip) held by \([.[] | "\(.name)@\(.node)"] | join(", "))"),
+	(.endpoints | group_by(.name)[] | select(length > 1) |
+		"network \($n): name \(.[0].name) held by endpoints on \([.[].node] | join(", "))");
+'
+
 # The agents' answers compared, in one jq run over the files chk_collect wrote (HOST.m,
 # HOST.l, HOST.i.ID). Prints tab-separated
 #   BAD   MESSAGE                        a disagreement between agents (kernel not checked)
@@ -172,7 +187,7 @@ chk_collect() {
 #   EXP   HOST ID LINE                   a line chk_sandbox_dump must print for ID on HOST
 #   IF    HOST NAME ADDR/PREFIX MAC      a local endpoint's interface (NAME: raw name)
 #   SUM   TEXT
-CHK_JQ='
+CHK_JQ=$CHK_JQ_INV'
 def eps: .endpoints | sort_by(.ip);
 def ul($h; $o):
 	if ($o | test("^h[1-9][0-9]*$")) and (($o[1:] | tonumber) <= ($nhosts | tonumber))
@@ -184,7 +199,9 @@ reduce inputs as $x ({hosts: {}};
 	if $p.k == "i" then .hosts[$p.h].i[$p.id] = $x else .hosts[$p.h][$p.k] = $x end) |
 . as $top | .hosts as $H | ($H | keys) as $run | $run[0] as $h0 |
 ($alive | split(" ") | map(select(. != "")) | sort) as $want |
-[ $run[] as $h | ($H[$h].m | map(select(.status == "alive") | .name) | sort) as $a |
+( $run[] as $h | ($H[$h].l // []) | inv_ls | "BAD\t\($h): invariant: \(.)" ),
+( $run[] as $h | ($H[$h].i // {})[] | inv_eps | "BAD\t\($h): invariant: \(.)" ),
+([ $run[] as $h | ($H[$h].m | map(select(.status == "alive") | .name) | sort) as $a |
   select($a != $want) |
   "BAD\t\($h): members alive: [\($a | join(" "))], want [\($want | join(" "))] (others: \([$H[$h].m[] | select(.status != "alive") | "\(.name)=\(.status)"] | join(" ") | if . == "" then "none" else . end))"
 ] as $b1 |
@@ -216,7 +233,7 @@ if ($b3 | length) > 0 then $b3[] else
     ( $loc[] | "IF\t\($h)\t\(.name | if endswith("@" + $h) then .[0:length - ($h | length) - 1] else . end)\t\(.ip)/\(.prefix) \(.mac)" )
   end ),
   "SUM\t\($run | length) agents agree on \($nets | length) networks and \([$nets[] as $n | $H[$h0].i[$n.id].endpoints | length] | add // 0) endpoints"
-end end end'
+end end end)'
 
 # The kernel compared with the expectations: the jq output (file "exp"), then every
 # HOST.sb.ID, HOST.paths and HOST.if. Prints "D<TAB>difference" lines and one
@@ -396,23 +413,19 @@ chk_wait() {
 
 # chk_inv_host HOST DIR: the invariants as HOST's agent sees them, violations into
 # DIR/HOST.inv. Networks or agents that vanish meanwhile are skipped.
-CHK_JQ_INV_LS='(group_by(.name)[] | select(length > 1) | "network name \(.[0].name) held by \([.[].id[0:12]] | join(","))"),
-	([.[] | select(.usable != false)] | group_by(.vni)[] | select(length > 1) |
-		"VNI \(.[0].vni) held by usable networks \([.[].id[0:12]] | join(","))"),
-	.[].id'
-CHK_JQ_INV_EP='.name as $n | (.endpoints | group_by(.ip)[] | select(length > 1) |
-		"network \($n): IP \(.[0].ip) held by \([.[] | "\(.name)@\(.node)"] | join(", "))"),
-	(.endpoints | group_by(.name)[] | select(length > 1) |
-		"network \($n): name \(.[0].name) held by endpoints on \([.[].node] | join(", "))")'
 chk_inv_host() {
-	local h=$1 d=$2 out l id ids=()
+	local h=$1 d=$2 out id re='"id": *"([0-9a-f]{32})"' ids=()
 	out=$(sim_ovg "$h" network ls --format json 2>/dev/null) || return 0
-	while IFS= read -r l; do
-		if [[ $l =~ ^[0-9a-f]{32}$ ]]; then ids+=("$l"); elif [ -n "$l" ]; then printf '%s: %s\n' "$h" "$l"; fi
-	done < <(jq -r "$CHK_JQ_INV_LS" <<<"$out" 2>&1) >>"$d/$h.inv"
+	printf '%s\n' "$out" >"$d/$h.invl"
+	while [[ $out =~ $re ]]; do
+		ids+=("${BASH_REMATCH[1]}")
+		out=${out#*"${BASH_REMATCH[0]}"}
+	done
 	for id in "${ids[@]}"; do
 		sim_ovg "$h" network inspect "$id" 2>/dev/null
-	done | jq -r "$CHK_JQ_INV_EP" 2>&1 | sed "s/^/$h: /" >>"$d/$h.inv"
+	done >"$d/$h.invi"
+	jq -n -r --arg h "$h" "$CHK_JQ_INV"'(input | inv_ls), (inputs | inv_eps) | "\($h): invariant: \(.)"' \
+		"$d/$h.invl" "$d/$h.invi" >>"$d/$h.inv" 2>&1
 }
 
 # chk_invariants: no duplicate IP or name among the live endpoints of a network, no
