@@ -36,7 +36,7 @@ E2E_CLUSTERS=()
 E2E_LOGDIR=/tmp/ovg-e2e-logs.$$
 E2E_TMP=
 E2E_NETS=(n1 n2 n3)   # the networks the churn works on
-E2E_K=6               # churn containers per host: cIxJ, J = 1..E2E_K
+E2E_K=${E2E_K:-4}     # churn containers per host: cIxJ, J = 1..E2E_K
 E2E_BG=()             # background jobs to reap
 
 e2e_ok() {
@@ -501,7 +501,7 @@ e2e_ping_bg() {
 # containers ping: locally on HOST (tRa -> tRb), from HOST to another host, between two
 # other hosts. Local and other-host traffic must lose nothing.
 e2e_restart_one() {
-	local how=$1 r=$2 ri=${2#h} o oi o2 o2i ipl ipo ipoo secs=8 got sent t0 t1
+	local how=$1 r=$2 ri=${2#h} o oi o2 o2i ipl ipo ipoo secs=5 got sent t0 t1
 	oi=$((ri % SIM_N + 1)) o2i=$(((ri + 1) % SIM_N + 1))
 	o=h$oi o2=h$o2i
 	ipl=$(e2e_ep_ip "$r" n1 "t${ri}b") ipo=$(e2e_ep_ip "$r" n1 "t${oi}a") ipoo=$(e2e_ep_ip "$o" n1 "t${o2i}a")
