@@ -384,6 +384,7 @@ chk_once() {
 	chk_compare "$d" "$alive"
 	rc=$?
 	rm -rf "$d"
+	# shellcheck disable=SC2034 # for the caller
 	CHK_LAST_MS=$(($(sim_now_ms) - t0))
 	return "$rc"
 }
@@ -391,6 +392,7 @@ chk_once() {
 chk_summary() { printf '%s\n' "$CHK_LAST_SUMMARY"; }
 
 # chk_print_diff [PREFIX]: CHK_DIFF on stderr.
+# shellcheck disable=SC2120 # PREFIX is optional
 chk_print_diff() {
 	local l
 	for l in "${CHK_DIFF[@]}"; do printf '%s%s\n' "${1:-  }" "$l" >&2; done

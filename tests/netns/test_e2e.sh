@@ -246,7 +246,7 @@ e2e_selftest_case() {
 	local what=$1 alive=$2 expect=$3 script=$4 d rc all
 	d=$(mktemp -d "$E2E_TMP/fx.XXXXXX")
 	e2e_fixture "$d"
-	(cd "$d" && d=$d && eval "$script") || { e2e_notok "checker self-test: $what: fixture edit failed"; return 1; }
+	(cd "$d" && eval "$script") || { e2e_notok "checker self-test: $what: fixture edit failed"; return 1; }
 	CHK_DIFF=()
 	chk_compare "$d" "$alive"
 	rc=$?
@@ -437,11 +437,11 @@ e2e_churn_worker() {
 
 # e2e_churn WHAT SEED SECONDS HOSTS...: workers on HOSTS in parallel, invariants checked
 # meanwhile. Sets E2E_OPS, E2E_FAILS; failure messages in E2E_FAILMSG.
-E2E_OPS=0 E2E_FAILS=0 E2E_FAILMSG= E2E_INV_BAD=0
+E2E_OPS=0 E2E_FAILS=0 E2E_FAILMSG='' E2E_INV_BAD=0
 e2e_churn() {
 	local what=$1 seed=$2 secs=$3 h pids=() k=0 o f n_inv=0
 	shift 3
-	E2E_OPS=0 E2E_FAILS=0 E2E_FAILMSG= E2E_INV_BAD=0
+	E2E_OPS=0 E2E_FAILS=0 E2E_FAILMSG='' E2E_INV_BAD=0
 	for h in "$@"; do
 		k=$((k + 1))
 		e2e_churn_worker "$h" "$((seed * 100 + k))" "$secs" "$E2E_TMP/churn.$h" &
@@ -478,6 +478,7 @@ e2e_churn() {
 e2e_phase_churn() {
 	local seed=$1 secs=${2:-20}
 	e2e_note "churn: $secs s of connect/disconnect on every host (seed $seed)"
+	# shellcheck disable=SC2046 # host names are single words
 	e2e_churn "churn" "$seed" "$secs" $(sim_hosts)
 	if [ "$E2E_FAILS" = 0 ]; then
 		e2e_ok "churn: $E2E_OPS connects/disconnects on $SIM_N hosts in parallel, all succeeded"
@@ -548,6 +549,7 @@ e2e_phase_restart() {
 	# Changes made while an agent is dead reach it when it is back.
 	r3=h$((RANDOM % SIM_N + 1))
 	sim_agent_kill "$r3" >/dev/null || { e2e_notok "kill $r3"; return 1; }
+	# shellcheck disable=SC2046 # host names are single words
 	e2e_churn "restart (while $r3 is dead)" "$seed" 4 $(sim_running_hosts)
 	[ "$E2E_FAILS" = 0 ] || { printf '%s' "$E2E_FAILMSG" | head -n 10 | sed 's/^/  /'; }
 	e2e_check "restart: $E2E_OPS connects/disconnects with $r3 dead all succeeded" test "$E2E_FAILS" = 0
@@ -640,6 +642,7 @@ e2e_phase_partition() {
 		sim_ovg "${a[0]}" network connect --name "twin$tag" n1 "$SIM_PREFIX-wa$tag" >/dev/null &&
 		sim_ovg "${b[0]}" network connect --name "twin$tag" n1 "$SIM_PREFIX-wb$tag" >/dev/null
 	e2e_check "partition: endpoint name twin$tag taken on n1 on both sides" test $? = 0
+	# shellcheck disable=SC2046 # host names are single words
 	e2e_churn "partition" "$seed" 6 $(sim_hosts)
 	[ "$E2E_FAILS" = 0 ] || printf '%s' "$E2E_FAILMSG" | head -n 10 | sed 's/^/  # /'
 	e2e_note "partition: $E2E_OPS connects/disconnects, $E2E_FAILS failed"
@@ -702,18 +705,18 @@ e2e_phase_partition() {
 # Networks removed by the phases: guarantee 4, a deleted record never comes back.
 E2E_REMOVED=()
 e2e_none_came_back() {
-	local h out id bad=0
+	local h out id nbad=0
 	[ "${#E2E_REMOVED[@]}" -eq 0 ] && return 0
 	for h in $(sim_running_hosts); do
 		out=$(sim_ovg "$h" network ls --format json 2>/dev/null) || return 1
 		for id in "${E2E_REMOVED[@]}"; do
 			if [[ $out == *"\"$id\""* ]]; then
 				echo "  $h lists removed network $id" >&2
-				bad=1
+				nbad=1
 			fi
 		done
 	done
-	[ "$bad" = 0 ]
+	[ "$nbad" = 0 ]
 }
 
 # (d) e2e_phase_loss SEED SECONDS PERCENT [HOST...]: PERCENT loss on the underlay of HOST...
@@ -725,6 +728,7 @@ e2e_phase_loss() {
 	[ "${#hosts[@]}" -gt 0 ] || mapfile -t hosts < <(sim_hosts)
 	e2e_note "loss: $pct% on ${hosts[*]}, $secs s of churn (seed $seed)"
 	for h in "${hosts[@]}"; do sim_loss "$h" "$pct" >/dev/null || { e2e_notok "loss: iptables on $h"; return 1; }; done
+	# shellcheck disable=SC2046 # host names are single words
 	e2e_churn "loss" "$seed" "$secs" $(sim_hosts)
 	[ "$E2E_FAILS" = 0 ] || printf '%s' "$E2E_FAILMSG" | head -n 10 | sed 's/^/  # /'
 	e2e_check "loss: $E2E_OPS connects/disconnects under $pct% loss, $E2E_FAILS failed" test "$E2E_FAILS" = 0
