@@ -901,6 +901,15 @@ START_TEST(measure_digest_exchange_and_memory_10k_endpoints_20_nodes)
 	       "(%.0f bytes per endpoint)\n", s.records, s.endpoints, (double)s.memory_bytes / (1 << 20),
 	       (double)s.memory_bytes / s.endpoints);
 	ck_assert_uint_lt(len + reply, 2048);
+	uint8_t *saved;
+	size_t saved_len;
+	ck_assert_int_eq(ovg_state_save(nodes[7].st, &saved, &saved_len), 0);
+	printf("MEASURE state: saved state of that replica: %zu bytes\n", saved_len);
+	struct ovg_state *again = t_open(&nodes[7], saved, saved_len, 100000);
+	ck_assert_ptr_nonnull(again);
+	ck_assert_uint_eq(ovg_state_hash(again), ovg_state_hash(nodes[7].st));
+	ovg_state_free(again);
+	free(saved);
 	for (int i = 0; i < NODES; i++)
 		ovg_state_free(nodes[i].st);
 }
