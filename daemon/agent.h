@@ -106,6 +106,7 @@ int agent_send_user_tcp(struct agent *a, const struct ovg_addr *to, const uint8_
 int replica_init(struct agent *a, char *err, size_t errlen);
 void replica_free(struct agent *a);
 void replica_start(struct agent *a);
+void replica_sync_now(struct agent *a);
 /* After every state call: save (before anything is sent), then push. */
 void replica_after(struct agent *a);
 void replica_receive(struct agent *a, const struct ovg_addr *from, const uint8_t *msg, size_t len);

@@ -321,6 +321,16 @@ static void send_digest(struct agent *a, const struct ovg_addr *to)
 	free(big);
 }
 
+/* Ask a few peers for what we lack (node rm waits for this). */
+void replica_sync_now(struct agent *a)
+{
+	struct peer p[3];
+	size_t n = pick_peers(a, p, 3, NULL);
+
+	for (size_t i = 0; i < n; i++)
+		send_digest(a, &p[i].addr);
+}
+
 static void on_digest_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct agent *a = w->data;
