@@ -7,9 +7,11 @@
  * wide and growing to 12. Both sides track `hi`, the table slot that the next
  * emitted (encoder) or read (decoder) code defines; the width grows the moment
  * `hi` reaches 1 << width, so encoder and decoder switch at the same code.
- * The encoder never starts with a clear code; when `hi` reaches 4095 it sends a
- * clear (still 12 bits wide) and starts over with an empty table. The stream
- * ends with the end code and the last partial byte.
+ * The encoder starts with a clear code, as Go's writer has since Go 1.17 (the
+ * serf that Debian ships compresses this way; older Go writers left it out,
+ * and every reader takes either). When `hi` reaches 4095 it sends a clear
+ * (still 12 bits wide) and starts over with an empty table. The stream ends
+ * with the end code and the last partial byte.
  */
 #include <stdlib.h>
 
@@ -143,6 +145,7 @@ int ovg_lzw_encode(const uint8_t *in, size_t in_len, uint8_t *out, size_t cap,
 	e->cur_gen = 0;
 	enc_reset(e);
 
+	put_code(&b, LZW_CLEAR, e->width);
 	if (in_len > 0) {
 		code = in[0];
 		for (size_t i = 1; i < in_len; i++) {
