@@ -243,3 +243,24 @@ bench_max() {
 
 # Milliseconds to seconds with two decimals.
 bench_fmt_s() { awk -v m="$1" 'BEGIN { printf "%.2f\n", m / 1000 }'; }
+
+# CPU time (utime + stime, clock ticks) used so far by PID; 1 if it is gone.
+bench_cpu_ticks() {
+	local st
+	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	st=${st##*) }
+	awk '{ print $12 + $13 }' <<<"$st"
+}
+
+# Busy and total jiffies of the whole machine ("BUSY TOTAL"), from /proc/stat.
+bench_machine_ticks() {
+	awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t; exit }' /proc/stat
+}
+
+# bench_busy_pct "BUSY0 TOTAL0" "BUSY1 TOTAL1": machine CPU busy percentage in between.
+bench_busy_pct() {
+	awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ");
+		d = y[2] - x[2]; p = 0; if (d > 0) p = 100 * (y[1] - x[1]) / d; printf "%.0f\n", p }'
+}
+
+bench_load1() { cut -d' ' -f1 /proc/loadavg; }
