@@ -15,6 +15,8 @@
 #include "daemon/dataplane.h"
 #include "ovg/env.h"
 #include "ovg/frame.h"
+#include "ovg/mp.h"
+#include <time.h>
 #include "ovg/state.h"
 #include "ovg/wire.h"
 
@@ -513,8 +515,11 @@ static void stream_frame(struct conn *c, const uint8_t *frame, size_t len)
 		a->pp_peer = NULL;
 		if (rc < 0)
 			log_warnx("push-pull reply from %s refused: %s", peer, strerror(-rc));
-		else
+		else {
 			st->done = true;
+			if (st->join)
+				dataplane_joined(a);
+		}
 		conn_close(c, rc);
 		break;
 	}
@@ -795,6 +800,27 @@ static void on_leave_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		finish_leave(a);
 }
 
+/* Serf shows a member as "left" (not "failed") only if a serf leave intent
+ * (serf user message 0: {LTime, Node}) came with or before memberlist's
+ * dead-from-self. The Lamport time must beat what serf holds for us: wall
+ * seconds grow across our restarts. */
+static void broadcast_serf_leave_intent(struct agent *a)
+{
+	uint8_t buf[OVG_NAME_MAX + 64];
+	struct ovg_mp_writer w;
+	size_t len;
+
+	buf[0] = 0;   /* serf's messageLeaveType */
+	ovg_mp_writer_init(&w, buf + 1, sizeof(buf) - 1);
+	ovg_mp_write_map(&w, 2);
+	ovg_mp_write_cstr(&w, "LTime");
+	ovg_mp_write_uint(&w, (uint64_t)time(NULL));
+	ovg_mp_write_cstr(&w, "Node");
+	ovg_mp_write_cstr(&w, a->cfg.name);
+	if (ovg_mp_writer_finish(&w, &len) == 0)
+		ovg_swim_user_broadcast(a->swim, buf, len + 1, ovg_now_ms());
+}
+
 void agent_begin_leave(struct agent *a, struct ctl_conn *waiter, bool depart)
 {
 	if (a->leaving) {
@@ -813,6 +839,7 @@ void agent_begin_leave(struct agent *a, struct ctl_conn *waiter, bool depart)
 		replica_after(a);
 		dataplane_depart(a);
 	}
+	broadcast_serf_leave_intent(a);
 	ovg_swim_leave(a->swim, ovg_now_ms());
 	/* bounded: the leave is gossiped for a few rounds, then we go anyway */
 	a->leave_deadline_ms = ovg_now_ms() + 3000;
@@ -1126,12 +1153,12 @@ int agent_main(int argc, char **argv)
 			 a->cfg.socket_path);
 	}
 	replica_start(a);
-	dataplane_start(a);
 	/* join --join peers and the peers known from before a restart */
 	njoins = 0;
 	for (size_t i = 0; i < a->cfg.njoins; i++)
 		joins[njoins++] = a->cfg.joins[i];
 	njoins += load_peers(a, joins + njoins, AGENT_PEERS_MAX);
+	dataplane_start(a, njoins > 0);
 	if (njoins > 0)
 		ovg_swim_join(a->swim, joins, njoins, ovg_now_ms());
 	reschedule(a);

@@ -3,13 +3,17 @@
 #ifndef OVG_DAEMON_DATAPLANE_H
 #define OVG_DAEMON_DATAPLANE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct agent;
 struct ctl_conn;
 
 int dataplane_init(struct agent *a, char *err, size_t errlen);
-void dataplane_start(struct agent *a);
+void dataplane_start(struct agent *a, bool have_peers);
+/* The first join push-pull succeeded. */
+void dataplane_joined(struct agent *a);
 void dataplane_free(struct agent *a);
 /* Converged view of one network / of all (membership) changed: reconcile soon. */
 void dataplane_net_changed(struct agent *a, const uint8_t net_id[16]);

@@ -48,6 +48,7 @@ struct member {
 	uint32_t inc;
 	uint8_t state;
 	uint8_t vsn[OVG_VSN_LEN];
+	bool vsn_known;                /* an alive carried Vsn (else zeros, sent as absent) */
 	uint64_t state_change_ms;
 	uint8_t *meta;
 	size_t meta_len;
@@ -546,7 +547,7 @@ static int enc_alive_member(const struct member *mb, uint8_t *buf, size_t cap, s
 	m.u.alive.port = mb->addr.port;
 	m.u.alive.meta = ovg_bytes_make(mb->meta, mb->meta_len);
 	memcpy(m.u.alive.vsn, mb->vsn, OVG_VSN_LEN);
-	m.u.alive.vsn_len = OVG_VSN_LEN;
+	m.u.alive.vsn_len = mb->vsn_known ? OVG_VSN_LEN : 0;
 	return ovg_wire_encode(&m, buf, cap, len);
 }
 
@@ -764,7 +765,27 @@ static void leave_call(struct ovg_swim *s, uint64_t now)
 /* ---- state transitions (memberlist state.go) ---------------------------- */
 
 static void dead_node(struct ovg_swim *s, uint32_t inc, struct ovg_bytes node,
-		      struct ovg_bytes from, uint64_t now);
+		      struct ovg_bytes from, const struct ovg_addr *src, uint64_t now);
+
+/* A peer told us stale news: a suspect or dead message about a member we know
+ * alive at a newer incarnation (often ourselves, after a refutation). That
+ * peer missed the refutation, which gossip delivers to each member only with
+ * high probability; answer it directly with the newer alive so its suspicion
+ * timer cannot fire on old news. Costs one packet per stale message, and the
+ * peer stops spreading the stale news once it has the alive. */
+static void correct_stale(struct ovg_swim *s, const struct member *m,
+			  const struct ovg_addr *src)
+{
+	uint8_t buf[MSG_BUF];
+	size_t len;
+
+	if (!src || m->state != OVG_STATE_ALIVE || (m == s->self && s->left))
+		return;
+	if (enc_alive_member(m, buf, sizeof(buf), &len) == 0) {
+		s->st.corrections++;
+		send_one(s, src, false, buf, len);
+	}
+}
 
 static void refute(struct ovg_swim *s, uint32_t accused)
 {
@@ -806,8 +827,10 @@ static void alive_node(struct ovg_swim *s, const struct ovg_alive *a, bool boots
 			return;
 		}
 		is_new = true;
-		if (a->vsn_len >= OVG_VSN_LEN)
+		if (a->vsn_len >= OVG_VSN_LEN) {
 			memcpy(m->vsn, a->vsn, OVG_VSN_LEN);
+			m->vsn_known = true;
+		}
 	} else if (!addr_eq(&m->addr, &addr)) {
 		bool reclaim = m->state == OVG_STATE_LEFT ||
 			       (m->state == OVG_STATE_DEAD &&
@@ -845,8 +868,10 @@ static void alive_node(struct ovg_swim *s, const struct ovg_alive *a, bool boots
 		       (m->meta_len && memcmp(a->meta.p, m->meta, m->meta_len) != 0);
 	if (meta_changed && set_meta_bytes(m, a->meta.p, a->meta.len) < 0)
 		return;
-	if (a->vsn_len >= OVG_VSN_LEN)
+	if (a->vsn_len >= OVG_VSN_LEN) {
 		memcpy(m->vsn, a->vsn, OVG_VSN_LEN);
+		m->vsn_known = true;
+	}
 	m->inc = a->incarnation;
 	m->addr = addr;
 	set_state(s, m, OVG_STATE_ALIVE, now);
@@ -862,15 +887,19 @@ bad:
 }
 
 static void suspect_node(struct ovg_swim *s, uint32_t inc, struct ovg_bytes node,
-			 struct ovg_bytes from, uint64_t now)
+			 struct ovg_bytes from, const struct ovg_addr *src, uint64_t now)
 {
 	struct member *m = lookup_b(s, node);
 	struct suspicion *sp;
 	uint32_t k;
 	size_t n;
 
-	if (!m || inc < m->inc)
+	if (!m)
 		return;
+	if (inc < m->inc) {
+		correct_stale(s, m, src);
+		return;
+	}
 	if (m->susp) {
 		if (suspicion_confirm(s, m, from))
 			queue_susdead(s, m, OVG_MSG_SUSPECT, inc, from, false);
@@ -916,13 +945,17 @@ static void suspect_node(struct ovg_swim *s, uint32_t inc, struct ovg_bytes node
 }
 
 static void dead_node(struct ovg_swim *s, uint32_t inc, struct ovg_bytes node,
-		      struct ovg_bytes from, uint64_t now)
+		      struct ovg_bytes from, const struct ovg_addr *src, uint64_t now)
 {
 	struct member *m = lookup_b(s, node);
 	bool left;
 
-	if (!m || inc < m->inc)
+	if (!m)
 		return;
+	if (inc < m->inc) {
+		correct_stale(s, m, src);
+		return;
+	}
 	suspicion_clear(s, m);
 	if (dead_or_left(m))
 		return;
@@ -959,7 +992,7 @@ static void run_suspicions(struct ovg_swim *s, uint64_t now)
 		     m->name, nconf);
 		s->st.deaths_declared++;
 		dead_node(s, m->inc, ovg_bytes_make(m->name, m->name_len),
-			  ovg_bytes_make(s->self->name, s->self->name_len), now);
+			  ovg_bytes_make(s->self->name, s->self->name_len), NULL, now);
 	}
 }
 
@@ -1106,7 +1139,7 @@ static void probe_fail(struct ovg_swim *s, uint64_t now)
 	s->st.probes_failed++;
 	slog(s, OVG_SWIM_LOG_INFO, "swim: suspect %s has failed, no acks received", p->name);
 	suspect_node(s, p->inc, ovg_bytes_make(p->name, p->name_len),
-		     ovg_bytes_make(s->self->name, s->self->name_len), now);
+		     ovg_bytes_make(s->self->name, s->self->name_len), NULL, now);
 }
 
 static void probe_start(struct ovg_swim *s, uint64_t now)
@@ -1143,7 +1176,8 @@ static void run_probe(struct ovg_swim *s, uint64_t now)
 		probe_go_indirect(s, now);
 	if (p->phase == PROBE_INDIRECT && now >= p->t_end_ms)
 		probe_fail(s, now);
-	if (p->phase == PROBE_IDLE && !s->left && now >= s->next_probe_ms)
+	if (p->phase == PROBE_IDLE && !s->left && !s->cfg.disable_probes &&
+	    now >= s->next_probe_ms)
 		probe_start(s, now);
 }
 
@@ -1245,8 +1279,8 @@ void ovg_swim_config_default(struct ovg_swim_config *cfg)
 
 	memset(cfg, 0, sizeof(*cfg));
 	memcpy(cfg->vsn, vsn, sizeof(vsn));
-	cfg->probe_interval_ms = 400;
-	cfg->probe_timeout_ms = 200;
+	cfg->probe_interval_ms = 300;
+	cfg->probe_timeout_ms = 150;
 	cfg->gossip_interval_ms = 100;
 	cfg->push_pull_interval_ms = 30000;
 	cfg->gossip_to_the_dead_ms = 30000;
@@ -1331,6 +1365,7 @@ struct ovg_swim *ovg_swim_create(const struct ovg_swim_config *cfg,
 	if (!s->self || set_meta_bytes(s->self, cfg->meta, cfg->meta_len) < 0)
 		goto nomem_free;
 	memcpy(s->self->vsn, cfg->vsn, OVG_VSN_LEN);
+	s->self->vsn_known = true;
 	s->self->inc = cfg->incarnation;
 
 	/* setAlive: we are alive at the next incarnation */
@@ -1516,7 +1551,7 @@ static int handle_one(struct ovg_swim *s, const struct ovg_addr *from, const uin
 		if (m.u.suspect.from.len > OVG_NAME_MAX)
 			goto bad;
 		suspect_node(s, m.u.suspect.incarnation, m.u.suspect.node, m.u.suspect.from,
-			     now);
+			     from, now);
 		return 0;
 	case OVG_MSG_ALIVE:
 		alive_node(s, &m.u.alive, false, now);
@@ -1524,7 +1559,8 @@ static int handle_one(struct ovg_swim *s, const struct ovg_addr *from, const uin
 	case OVG_MSG_DEAD:
 		if (m.u.suspect.from.len > OVG_NAME_MAX)
 			goto bad;
-		dead_node(s, m.u.suspect.incarnation, m.u.suspect.node, m.u.suspect.from, now);
+		dead_node(s, m.u.suspect.incarnation, m.u.suspect.node, m.u.suspect.from, from,
+			  now);
 		return 0;
 	case OVG_MSG_ERR:
 		return 0;
@@ -1622,7 +1658,7 @@ uint64_t ovg_swim_next_deadline_ms(const struct ovg_swim *s)
 		t = OVG_MIN(t, p->t_timeout_ms);
 	else if (p->phase == PROBE_INDIRECT)
 		t = OVG_MIN(t, p->t_end_ms);
-	else if (!s->left)
+	else if (!s->left && !s->cfg.disable_probes)
 		t = OVG_MIN(t, s->next_probe_ms);
 	if (s->cfg.gossip_interval_ms)
 		t = OVG_MIN(t, s->next_gossip_ms);
@@ -1660,7 +1696,7 @@ int ovg_swim_leave(struct ovg_swim *s, uint64_t now_ms)
 	enter(s, now_ms);
 	s->left = true;
 	s->probe.phase = PROBE_IDLE;
-	dead_node(s, s->self->inc, me, me, now_ms);
+	dead_node(s, s->self->inc, me, me, NULL, now_ms);
 	if (s->n_live == 0)          /* nobody alive to tell (self is LEFT now) */
 		s->leave_done = true;
 	leave_call(s, now_ms);
@@ -1801,7 +1837,7 @@ int ovg_swim_push_pull_build(struct ovg_swim *s, bool join, uint8_t **out, size_
 		pn.incarnation = m->inc;
 		pn.state = m->state;
 		memcpy(pn.vsn, m->vsn, OVG_VSN_LEN);
-		pn.vsn_len = OVG_VSN_LEN;
+		pn.vsn_len = m->vsn_known ? OVG_VSN_LEN : 0;
 		rc = GB_ENCODE(&b, ovg_wire_encode_push_node, &pn);
 		if (rc < 0)
 			goto fail;
@@ -1882,11 +1918,11 @@ static void merge_nodes(struct ovg_swim *s, const struct ovg_push_node *r, size_
 			alive_node(s, &a, false, now);
 			break;
 		case OVG_STATE_LEFT:
-			dead_node(s, r[i].incarnation, r[i].name, r[i].name, now);
+			dead_node(s, r[i].incarnation, r[i].name, r[i].name, NULL, now);
 			break;
 		case OVG_STATE_DEAD:     /* a peer's "dead" is only a suspicion here */
 		case OVG_STATE_SUSPECT:
-			suspect_node(s, r[i].incarnation, r[i].name, me, now);
+			suspect_node(s, r[i].incarnation, r[i].name, me, NULL, now);
 			break;
 		default:
 			break;

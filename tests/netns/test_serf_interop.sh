@@ -98,6 +98,7 @@ run_mode() {
 	sim_wait_until 15 ovg_sees h1 serf-h3 left || fail "[$MODE] ovgossipd did not see serf-h3 leave"
 	serf_start h4 "$(addr h1)"
 	sim_wait_until 15 serf_sees h4 ovg-h1 alive || fail "[$MODE] serf-h4 did not rejoin"
+	sim_wait_until 15 ovg_sees h1 serf-h4 alive || fail "[$MODE] ovgossipd does not see the restarted serf-h4"
 	ovg h1 leave >/dev/null || fail "[$MODE] ovgossipd leave"
 	sim_wait_until 15 serf_sees h4 ovg-h1 left || fail "[$MODE] serf did not see ovg-h1 leave"
 	ok "[$MODE] graceful leave: each kind sees the other as left"
