@@ -4,7 +4,7 @@
 # namespaces on one underlay bridge (simulations/lib.sh), one agent per host, both
 # encrypted with the same 32-byte key. For each N and each system:
 #   1. join convergence   every agent but h1 joins h1 at once; time until all N agents list
-#                         all N members alive (polled)
+#                         all N members alive (polled); BENCH_JOIN_TRIALS fresh clusters
 #   2. failure detection  kill -9 one agent; time until every survivor lists it failed
 #                         (ovgossipd "dead", serf "failed"); several trials, other victims
 #   3. false failures     10% random loss on INPUT of every host (UDP and TCP) for
@@ -16,7 +16,9 @@
 #
 # Environment: OVGOSSIPD (binary), BENCH_NS ("20 50"), BENCH_SYSTEMS ("serf ovg"),
 # BENCH_LOSS_SECONDS (300), BENCH_LOSS_PERCENT (10), BENCH_IDLE_SECONDS (60),
-# BENCH_SETTLE_SECONDS (10), BENCH_FD_TRIALS (5), BENCH_OUT (file for the figures; "-" for
+# BENCH_SETTLE_SECONDS (10), BENCH_FD_TRIALS (5), BENCH_JOIN_TRIALS (5), BENCH_QUIET_WAIT
+# (120: seconds to wait for the machine to be less than BENCH_QUIET_BUSY=50 % busy before
+# the join and failure-detection phases), BENCH_OUT (file for the figures; "-" for
 # none), BENCH_STRICT (1: exit 1 when a target is missed). Exit status 1 when a measurement
 # could not be taken (an agent did not start, a cluster did not converge, ...).
 set -uo pipefail
@@ -34,6 +36,9 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${BENCH_IDLE_SECONDS:=60}"
 : "${BENCH_SETTLE_SECONDS:=10}"
 : "${BENCH_FD_TRIALS:=5}"
+: "${BENCH_JOIN_TRIALS:=5}"
+: "${BENCH_QUIET_WAIT:=120}"
+: "${BENCH_QUIET_BUSY:=50}"
 : "${BENCH_OUT:=$BENCH_DIR/README-membership.md}"
 : "${BENCH_STRICT:=0}"
 BENCH_LOSS_POLL_MS=500
@@ -41,7 +46,7 @@ BENCH_TAG=bm$$
 
 log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 
-for v in BENCH_LOSS_SECONDS BENCH_IDLE_SECONDS BENCH_SETTLE_SECONDS BENCH_FD_TRIALS; do
+for v in BENCH_LOSS_SECONDS BENCH_IDLE_SECONDS BENCH_SETTLE_SECONDS BENCH_FD_TRIALS BENCH_JOIN_TRIALS BENCH_QUIET_WAIT BENCH_QUIET_BUSY; do
 	if [[ ! ${!v} =~ ^[0-9]+$ ]]; then
 		bench_err "$v must be a whole number of seconds (trials)"
 		exit 2
@@ -162,10 +167,43 @@ not_full_views() {
 			if (s != "") print $1 " lists" s; }' | sort -V
 }
 
+# without "A B ..." HOST...: the HOSTs not in the space-separated list, one a line.
+without() {
+	local ok=" $1 " h
+	shift
+	for h in "$@"; do [[ $ok == *" $h "* ]] || printf '%s\n' "$h"; done
+	return 0
+}
+
+# Per-host bounds from a poll: for each host in OK (a list of hosts whose view passed), the
+# end of its first passing call; for the others, the start of their latest failing call.
+# The moment a host's view began to pass lies between the two. Uses and fills the
+# associative arrays PASS_END and FAIL_START of the caller.
+track_round() {
+	local times=$1 ok=" $2 " h s e
+	while read -r h s e; do
+		if [[ $ok == *" $h "* ]]; then
+			[ -n "${PASS_END[$h]:-}" ] || PASS_END[$h]=$e
+		else
+			unset "PASS_END[$h]"
+			FAIL_START[$h]=$s
+		fi
+	done <"$times"
+}
+
+# max over hosts of PASS_END - T0 (upper) and FAIL_START - T0 (lower bound): "UPPER LOWER"
+bounds() {
+	local t0=$1 h up=0 lo=0
+	for h in "${!PASS_END[@]}"; do [ $((PASS_END[$h] - t0)) -gt "$up" ] && up=$((PASS_END[$h] - t0)); done
+	for h in "${!FAIL_START[@]}"; do [ $((FAIL_START[$h] - t0)) -gt "$lo" ] && lo=$((FAIL_START[$h] - t0)); done
+	[ "$lo" -gt "$up" ] && lo=$up
+	printf '%s %s\n' "$up" "$lo"
+}
+
 # measure_join SYS N: h2..hN join h1 at once; until all N list all N alive.
 measure_join() {
-	local sys=$1 n=$2 h t0 a b now deadline target rounds=() pending=() still=() full conv
-	local -A first=()
+	local sys=$1 n=$2 h t0 a b deadline target rounds=() pending=() ok conv='' up lo
+	local -A PASS_END=() FAIL_START=()
 	target=$(sim_addr h1):$SIM_PORT
 	rm -f "$TMP"/join.*
 	put "$sys" "$n" join_load "$(bench_load1)"
@@ -175,37 +213,29 @@ measure_join() {
 		{ bench_sys_join "$sys" "$h" "$target" >"$TMP/join.$h.out" 2>&1
 			echo "$? $(sim_now_ms)" >"$TMP/join.$h"; } &
 	done
-	mapfile -t pending < <(sim_hosts)
+	pending=("${ALLH[@]}")
 	deadline=$((t0 + (60 + n) * 1000))
-	conv=
 	while :; do
 		a=$(sim_now_ms)
 		# Only hosts that have not seen everyone yet; a full round confirms at the end.
 		bench_poll "$sys" "$TMP/jp" "${pending[@]}"
 		b=$(sim_now_ms)
 		rounds+=($((b - a)))
-		full=" $(full_views "$TMP/jp" "$n" | tr '\n' ' ') "
-		still=()
-		for h in "${pending[@]}"; do
-			if [[ $full == *" $h "* ]]; then
-				first[$h]=$((b - t0))
-			else
-				still+=("$h")
-			fi
-		done
-		pending=("${still[@]}")
+		ok=$(full_views "$TMP/jp" "$n" | tr '\n' ' ')
+		track_round "$TMP/jp.times" "$ok"
+		mapfile -t pending < <(without "$ok" "${pending[@]}")
 		if [ "${#pending[@]}" -eq 0 ]; then
 			bench_poll "$sys" "$TMP/jp" "${ALLH[@]}"
-			mapfile -t pending < <(comm -23 <(sim_hosts | sort) <(full_views "$TMP/jp" "$n" | sort))
+			ok=$(full_views "$TMP/jp" "$n" | tr '\n' ' ')
+			mapfile -t pending < <(without "$ok" "${ALLH[@]}")
 			if [ "${#pending[@]}" -eq 0 ]; then
-				conv=0
-				for h in "${!first[@]}"; do [ "${first[$h]}" -gt "$conv" ] && conv=${first[$h]}; done
+				conv=$(bounds "$t0")
 				break
 			fi
+			track_round "$TMP/jp.times" "$ok"
 			log "$(bench_sys_name "$sys"): ${pending[*]} lost their full view again; polling on"
 		fi
-		now=$(sim_now_ms)
-		[ "$now" -ge "$deadline" ] && break
+		[ "$(sim_now_ms)" -ge "$deadline" ] && break
 	done
 	wait
 	local jfail=0 jlast=0 st tm
@@ -231,8 +261,10 @@ measure_join() {
 		done
 		return 1
 	fi
-	put "$sys" "$n" join_ms "$conv"
-	log "$(bench_sys_name "$sys") N=$n: join convergence $(bench_fmt_s "$conv") s (poll round $(get "$sys" "$n" join_poll_ms) ms, join commands done after $jlast ms)"
+	read -r up lo <<<"$conv"
+	put "$sys" "$n" join_ms "$up"
+	put "$sys" "$n" join_lo_ms "$lo"
+	log "$(bench_sys_name "$sys") N=$n: join convergence $(bench_fmt_s "$up") s (at least $(bench_fmt_s "$lo") s; poll round $(get "$sys" "$n" join_poll_ms) ms, join commands done after $jlast ms)"
 }
 
 # measure_idle SYS N: switch-port byte counters over BENCH_IDLE_SECONDS.
@@ -341,6 +373,7 @@ measure_loss() {
 	put "$sys" "$n" false_fail_members "$(awk -v fs="$fs" '$4 == fs { print $3 }' "$TMP/sightings" | sort -u | tr '\n' ' ')"
 	logs_since "$sys" >"$TMP/losslog"
 	put "$sys" "$n" log_marked "$(grep -ciE 'marking .* as failed' "$TMP/losslog")"
+	put "$sys" "$n" log_events "$(grep -cE 'EventMemberFailed|ovgossipd info: member [^ ]+ failed' "$TMP/losslog")"
 	put "$sys" "$n" log_faildead "$(grep -iE 'failed|dead' "$TMP/losslog" | grep -cv 'agent.ipc')"
 	cp "$TMP/losslog" "$TMP/losslog.$sys.$n"
 	cp "$TMP/sightings" "$TMP/sightings.$sys.$n"
@@ -361,43 +394,79 @@ measure_loss() {
 
 # measure_fd SYS N: kill -9 hN, hN-1, ... (BENCH_FD_TRIALS); time until all survivors agree.
 measure_fd() {
-	local sys=$1 n=$2 fs i v pid t0 a b ms first deadline survivors=() times=() rounds=() ndet firsts=()
+	local sys=$1 n=$2 fs i v pid t0 a b deadline survivors=() pending=() times=() lows=() rounds=() firsts=()
+	local ok first done_ up lo h
 	fs=$(bench_sys_failed_status "$sys")
 	mapfile -t survivors < <(sim_hosts)
 	for ((i = 0; i < BENCH_FD_TRIALS; i++)); do
 		v=h$((n - i))
 		mapfile -t survivors < <(printf '%s\n' "${survivors[@]}" | grep -vx -- "$v")
 		pid=$(bench_sys_pid "$sys" "$v") || { fail "$(bench_sys_name "$sys") N=$n: no agent on $v to kill"; return 1; }
+		local -A PASS_END=() FAIL_START=()
+		pending=("${survivors[@]}")
+		first='' done_=''
 		t0=$(sim_now_ms)
 		kill -KILL "$pid"
 		deadline=$((t0 + 60000))
-		ms='' first=''
 		while :; do
 			a=$(sim_now_ms)
-			bench_poll "$sys" "$TMP/fp" "${survivors[@]}"
+			# A survivor that lists the victim failed keeps doing so: poll the others only.
+			bench_poll "$sys" "$TMP/fp" "${pending[@]}"
 			b=$(sim_now_ms)
 			rounds+=($((b - a)))
-			ndet=$(detected "$TMP/fp" "$v" "$fs" | wc -l)
-			[ -z "$first" ] && [ "$ndet" -gt 0 ] && first=$((b - t0))
-			if [ "$ndet" -eq "${#survivors[@]}" ]; then
-				ms=$((b - t0))
+			ok=$(detected "$TMP/fp" "$v" "$fs" | tr '\n' ' ')
+			track_round "$TMP/fp.times" "$ok"
+			mapfile -t pending < <(without "$ok" "${pending[@]}")
+			if [ "${#pending[@]}" -eq 0 ]; then
+				done_=$(bounds "$t0")
 				break
 			fi
 			[ "$b" -ge "$deadline" ] && break
 		done
-		if [ -z "$ms" ]; then
-			fail "$(bench_sys_name "$sys") N=$n: $v killed, only $ndet of ${#survivors[@]} survivors list it $fs after 60 s"
+		if [ -z "$done_" ]; then
+			fail "$(bench_sys_name "$sys") N=$n: $v killed, ${#pending[@]} of ${#survivors[@]} survivors still do not list it $fs after 60 s: ${pending[*]:0:5}"
 			return 1
 		fi
-		times+=("$ms")
+		read -r up lo <<<"$done_"
+		first=$up
+		for h in "${!PASS_END[@]}"; do [ $((PASS_END[$h] - t0)) -lt "$first" ] && first=$((PASS_END[$h] - t0)); done
+		times+=("$up")
+		lows+=("$lo")
 		firsts+=("$first")
-		log "$(bench_sys_name "$sys") N=$n: trial $((i + 1)): $v killed, first survivor lists it $fs after $(bench_fmt_s "$first") s, all after $(bench_fmt_s "$ms") s"
+		log "$(bench_sys_name "$sys") N=$n: trial $((i + 1)): $v killed, first survivor lists it $fs after $(bench_fmt_s "$first") s, all after $(bench_fmt_s "$up") s (at least $(bench_fmt_s "$lo") s)"
 	done
 	put "$sys" "$n" fd_ms "$(printf '%s\n' "${times[@]}" | bench_median)"
 	put "$sys" "$n" fd_max_ms "$(printf '%s\n' "${times[@]}" | bench_max)"
 	put "$sys" "$n" fd_first_ms "$(printf '%s\n' "${firsts[@]}" | bench_median)"
-	put "$sys" "$n" fd_all "$(for ms in "${times[@]}"; do bench_fmt_s "$ms"; done | tr '\n' ' ')"
+	put "$sys" "$n" fd_all "$(for i in "${!times[@]}"; do printf '%s (>=%s) ' "$(bench_fmt_s "${times[$i]}")" "$(bench_fmt_s "${lows[$i]}")"; done)"
 	put "$sys" "$n" fd_poll_ms "$(printf '%s\n' "${rounds[@]}" | bench_median)"
+}
+
+# wait_quiet: wait (at most BENCH_QUIET_WAIT s) until the machine's CPUs are less than
+# BENCH_QUIET_BUSY % busy over 3 s, so other work on the machine disturbs less.
+wait_quiet() {
+	local t0 m0 m1 busy
+	t0=$(sim_now_ms)
+	while :; do
+		m0=$(bench_machine_ticks)
+		sleep 3
+		m1=$(bench_machine_ticks)
+		busy=$(bench_busy_pct "$m0" "$m1")
+		[ "$busy" -lt "$BENCH_QUIET_BUSY" ] && return 0
+		if [ $(($(sim_now_ms) - t0)) -ge $((BENCH_QUIET_WAIT * 1000)) ]; then
+			log "machine still ${busy}% busy after ${BENCH_QUIET_WAIT} s; measuring anyway"
+			return 1
+		fi
+	done
+}
+
+wipe_state() {
+	local h d
+	for h in $(sim_hosts); do
+		d=$(sim_hostdir "$h")
+		rm -rf "${d:?}/state" && mkdir -p "$d/state"
+		rm -f "$d/agent.sock"
+	done
 }
 
 run_system() {
@@ -408,8 +477,25 @@ run_system() {
 		fail "$name: '$OVGOSSIPD' has no agent command"
 		return 1
 	fi
-	start_agents "$sys" || { fail "$name N=$n: agents did not start"; return 1; }
-	measure_join "$sys" "$n" || return 1
+	local t joins=() jlows=() polls=()
+	wait_quiet || put "$sys" "$n" noisy "yes"
+	for ((t = 1; t <= BENCH_JOIN_TRIALS; t++)); do
+		if [ "$t" -gt 1 ]; then
+			# A fresh cluster: no agent may remember the last one (ovgossipd keeps its
+			# peers in the state dir and would rejoin them by itself).
+			stop_agents "$sys" || { fail "$name N=$n: agents survived SIGKILL"; return 1; }
+			wipe_state
+		fi
+		start_agents "$sys" || { fail "$name N=$n: agents did not start"; return 1; }
+		measure_join "$sys" "$n" || return 1
+		joins+=("$(get "$sys" "$n" join_ms)")
+		jlows+=("$(get "$sys" "$n" join_lo_ms)")
+		polls+=("$(get "$sys" "$n" join_poll_ms)")
+	done
+	put "$sys" "$n" join_ms "$(printf '%s\n' "${joins[@]}" | bench_median)"
+	put "$sys" "$n" join_max_ms "$(printf '%s\n' "${joins[@]}" | bench_max)"
+	put "$sys" "$n" join_all "$(for t in "${!joins[@]}"; do printf '%s (>=%s) ' "$(bench_fmt_s "${joins[$t]}")" "$(bench_fmt_s "${jlows[$t]}")"; done)"
+	put "$sys" "$n" join_poll_ms "$(printf '%s\n' "${polls[@]}" | bench_median)"
 	sleep "$BENCH_SETTLE_SECONDS"
 	if ! ms=$(wait_full "$sys" "$n" 30); then
 		fail "$name N=$n: cluster not converged before the idle window"
@@ -426,6 +512,7 @@ run_system() {
 			fail "$name N=$n: views still not all-alive 180 s after the loss ended: $(not_full_views "$n" | head -n 3 | tr '\n' ';'); failure detection measured anyway"
 		fi
 	fi
+	wait_quiet || put "$sys" "$n" noisy "yes"
 	measure_fd "$sys" "$n" || return 1
 	return 0
 }
@@ -453,7 +540,7 @@ table() {
 	printf '|---|---|---|---|---|\n'
 	o=$(get ovg "$n" join_ms) s=$(get serf "$n" join_ms)
 	v=; [ -n "$o" ] && [ -n "$s" ] && { [ $((2 * o)) -le "$s" ] && v=0 || v=1; }
-	row "join convergence (s)" "$(fmt_ms "$o")" "$(fmt_ms "$s")" "$(ratio "$o" "$s")" "at most half of serf's: $(verdict "$v")" "$v"
+	row "join convergence, median of $BENCH_JOIN_TRIALS (s)" "$(fmt_ms "$o")" "$(fmt_ms "$s")" "$(ratio "$o" "$s")" "at most half of serf's: $(verdict "$v")" "$v"
 	o=$(get ovg "$n" fd_ms) s=$(get serf "$n" fd_ms)
 	v=; [ "$n" = 20 ] && [ -n "$o" ] && { [ "$o" -lt 3000 ] && v=0 || v=1; }
 	row "failure detection, median of $BENCH_FD_TRIALS (s)" "$(fmt_ms "$o")" "$(fmt_ms "$s")" "$(ratio "$o" "$s")" \
@@ -470,7 +557,9 @@ table() {
 	row "  same period: distinct observer/member suspect sightings" "$(num_or_na "$o")" \
 		"$(num_or_na "$s")" "-" "(info; serf does not expose suspect)" ""
 	o=$(get ovg "$n" log_marked) s=$(get serf "$n" log_marked)
-	row "  same period: log lines \"marking X as failed\"" "$(num_or_na "$o")" "$(num_or_na "$s")" "-" "(info)" ""
+	row "  same period: log lines \"marking X as failed\" (suspicion timeouts)" "$(num_or_na "$o")" "$(num_or_na "$s")" "-" "(info)" ""
+	o=$(get ovg "$n" log_events) s=$(get serf "$n" log_events)
+	row "  same period: member-failed events in the logs" "$(num_or_na "$o")" "$(num_or_na "$s")" "-" "(info)" ""
 	o=$(get ovg "$n" bps) s=$(get serf "$n" bps)
 	v=; [ -n "$o" ] && [ -n "$s" ] && { [ "$o" -le "$s" ] && v=0 || v=1; }
 	row "bytes/s per node at rest, in + out" "$(num_or_na "$o")" "$(num_or_na "$s")" "$(ratio "$o" "$s")" \
@@ -496,8 +585,8 @@ details() {
 	for sys in $BENCH_SYSTEMS; do
 		name=$(bench_sys_name "$sys")
 		printf -- '- %s, N = %s: ' "$name" "$n"
-		printf 'join: poll round %s ms (median), join commands all returned after %s ms, %s failed; ' \
-			"$(num_or_na "$(get "$sys" "$n" join_poll_ms)")" "$(num_or_na "$(get "$sys" "$n" join_cmd_ms)")" \
+		printf 'join per trial (s): %s(poll round %s ms, median), last trial: join commands all returned after %s ms, %s failed; ' \
+			"$(num_or_na "$(get "$sys" "$n" join_all)")" "$(num_or_na "$(get "$sys" "$n" join_poll_ms)")" "$(num_or_na "$(get "$sys" "$n" join_cmd_ms)")" \
 			"$(num_or_na "$(get "$sys" "$n" join_cmd_fail)")"
 		printf 'failure detection per trial (s): %s(poll round %s ms; first survivor to notice, median: %s s); ' \
 			"$(num_or_na "$(get "$sys" "$n" fd_all)")" "$(num_or_na "$(get "$sys" "$n" fd_poll_ms)")" \
@@ -511,9 +600,10 @@ details() {
 		printf 'at rest: %s B/s out, %s B/s in per node; RSS max %s kB. ' \
 			"$(num_or_na "$(get "$sys" "$n" bps_out)")" "$(num_or_na "$(get "$sys" "$n" bps_in)")" \
 			"$(num_or_na "$(get "$sys" "$n" rss_max_kb)")"
-		printf 'Machine: load average %s when the joins started; CPU busy %s%% during the idle window, %s%% during the loss period (load average %s at its end).\n' \
+		printf 'Machine: load average %s when the joins started; CPU busy %s%% during the idle window, %s%% during the loss period (load average %s at its end)%s.\n' \
 			"$(num_or_na "$(get "$sys" "$n" join_load)")" "$(num_or_na "$(get "$sys" "$n" idle_busy)")" \
-			"$(num_or_na "$(get "$sys" "$n" loss_busy)")" "$(num_or_na "$(get "$sys" "$n" loss_load)")"
+			"$(num_or_na "$(get "$sys" "$n" loss_busy)")" "$(num_or_na "$(get "$sys" "$n" loss_load)")" \
+			"$([ -n "$(get "$sys" "$n" noisy)" ] && printf '; the machine was still over %s%% busy (other work) when the join or failure-detection phase began' "$BENCH_QUIET_BUSY")"
 	done
 }
 
@@ -523,6 +613,13 @@ excerpts() {
 	for sys in $BENCH_SYSTEMS; do
 		f=$TMP/losslog.$sys.$n
 		[ -f "$f" ] || continue
+		if grep -iE 'failed|dead' "$f" | grep -qv agent.ipc; then
+			printf '\n%s, N = %s, log lines matching failed|dead during the loss period, by kind (names, numbers and times masked):\n\n```\n' \
+				"$(bench_sys_name "$sys")" "$n"
+			grep -iE 'failed|dead' "$f" | grep -v agent.ipc | cut -d' ' -f2- |
+				sed -E 's/h[0-9]+/hX/g; s/[0-9]+(\.[0-9]+)*/N/g' | sort | uniq -c | sort -rn | head -n 12
+			printf '```\n'
+		fi
 		if grep -qiE 'marking .* as failed' "$f"; then
 			printf '\n%s, N = %s, first "marking .. as failed" lines during the loss period:\n\n```\n' \
 				"$(bench_sys_name "$sys")" "$n"
@@ -539,7 +636,7 @@ LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 CMD="make bench  (bash bench/bench_membership.sh, OVGOSSIPD=$OVGOSSIPD)"
 ENVS=
 for v in BENCH_NS BENCH_SYSTEMS BENCH_LOSS_SECONDS BENCH_LOSS_PERCENT BENCH_IDLE_SECONDS \
-	BENCH_SETTLE_SECONDS BENCH_FD_TRIALS; do
+	BENCH_SETTLE_SECONDS BENCH_FD_TRIALS BENCH_JOIN_TRIALS; do
 	ENVS+="$v=\"${!v}\" "
 done
 
@@ -589,7 +686,8 @@ REPORT=$TMP/report.md
   (\`members --format json\` / \`serf members -format=json\`), all hosts in parallel; a
   host is no longer polled once it has seen all N, and a final round over all hosts
   confirms. The time is taken at the end of the poll round (an upper bound; the round
-  length is the granularity, listed below).
+  length is the granularity, listed below). ${BENCH_JOIN_TRIALS} trials, each with freshly started
+  agents (ovgossipd state dirs wiped, so no agent remembers earlier peers).
 - Failure detection: kill -9 of h(N), h(N-1), ... one per trial (not restarted); time
   until every survivor lists the victim as ovgossipd "dead" / serf "failed" (or no longer
   lists it), polled back to back.

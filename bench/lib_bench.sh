@@ -193,16 +193,25 @@ bench_sys_failed_status() {
 # bench_poll SYS OUT HOST...: ask every HOST for its members view, all at once, and write
 # "OBSERVER MEMBER STATUS" lines to OUT; an observer that did not answer (within
 # BENCH_CLIENT_TIMEOUT) gets one line "OBSERVER - noanswer". Works for both JSON shapes:
-# ovgossipd's array and serf's {"members": [...]}.
+# ovgossipd's array and serf's {"members": [...]}. OUT.times gets "OBSERVER START END"
+# (ms): the view was taken between the client's start and its return.
 bench_poll() {
-	local sys=$1 out=$2 dir h j
+	local sys=$1 out=$2 dir h j pids=()
 	shift 2
 	dir=$out.d
 	mkdir -p "$dir" || return 1
 	for h in "$@"; do
-		{ bench_sys_members "$sys" "$h" >"$dir/$h" 2>/dev/null || : >"$dir/$h"; } &
+		{
+			local s
+			s=$(sim_now_ms)
+			bench_sys_members "$sys" "$h" >"$dir/$h" 2>/dev/null || : >"$dir/$h"
+			printf '%s %s %s\n' "$h" "$s" "$(sim_now_ms)" >"$dir/$h.t"
+		} &
+		pids+=($!)
 	done
-	wait
+	# Only our own jobs: the caller may have others running (join commands).
+	wait "${pids[@]}"
+	for h in "$@"; do cat "$dir/$h.t" 2>/dev/null; done >"$out.times"
 	for h in "$@"; do
 		j=$(<"$dir/$h")
 		# JSON strings hold no raw newlines, so joining lines keeps the document intact.
