@@ -19,7 +19,8 @@
 # BENCH_SETTLE_SECONDS (10), BENCH_FD_TRIALS (5), BENCH_JOIN_TRIALS (5), BENCH_QUIET_WAIT
 # (120: seconds to wait for the machine to be less than BENCH_QUIET_BUSY=50 % busy before
 # the join and failure-detection phases), BENCH_OUT (file for the figures; "-" for
-# none), BENCH_STRICT (1: exit 1 when a target is missed). Exit status 1 when a measurement
+# none), BENCH_LOGS (a directory to keep the agents' logs in), BENCH_STRICT (1: exit 1
+# when a target is missed). Exit status 1 when a measurement
 # could not be taken (an agent did not start, a cluster did not converge, ...).
 set -uo pipefail
 
@@ -158,6 +159,13 @@ wait_full() {
 	done
 }
 
+# lacks FILE HOST N: " hX(status)" for each of h1..hN that HOST does not list alive.
+lacks() {
+	awk -v o="$2" -v n="$3" '$1 == o { st[$2] = $3 }
+		END { for (i = 1; i <= n; i++) if (st["h" i] != "alive")
+			printf " h%d(%s)", i, ("h" i in st) ? st["h" i] : "absent" }' "$1"
+}
+
 # not_full_views N: from the last wait_full poll, "hX lists as not alive: ..." lines.
 not_full_views() {
 	awk -v n="$1" '$2 ~ /^h[0-9]+$/ && substr($2, 2) + 0 <= n { v[$1] = v[$1] " " $2 "=" $3 }
@@ -202,8 +210,8 @@ bounds() {
 
 # measure_join SYS N: h2..hN join h1 at once; until all N list all N alive.
 measure_join() {
-	local sys=$1 n=$2 h t0 a b deadline target rounds=() pending=() ok conv='' up lo
-	local -A PASS_END=() FAIL_START=()
+	local sys=$1 n=$2 h t0 a b deadline target rounds=() pending=() ok conv='' up lo slow
+	local -A PASS_END=() FAIL_START=() LACKS=()
 	target=$(sim_addr h1):$SIM_PORT
 	rm -f "$TMP"/join.*
 	put "$sys" "$n" join_load "$(bench_load1)"
@@ -224,6 +232,9 @@ measure_join() {
 		ok=$(full_views "$TMP/jp" "$n" | tr '\n' ' ')
 		track_round "$TMP/jp.times" "$ok"
 		mapfile -t pending < <(without "$ok" "${pending[@]}")
+		for h in "${pending[@]}"; do
+			LACKS[$h]=$(lacks "$TMP/jp" "$h" "$n")
+		done
 		if [ "${#pending[@]}" -eq 0 ]; then
 			bench_poll "$sys" "$TMP/jp" "${ALLH[@]}"
 			ok=$(full_views "$TMP/jp" "$n" | tr '\n' ' ')
@@ -262,6 +273,14 @@ measure_join() {
 		return 1
 	fi
 	read -r up lo <<<"$conv"
+	slow=
+	for h in "${!PASS_END[@]}"; do
+		[ $((PASS_END[$h] - t0)) -eq "$up" ] && slow=$h
+	done
+	if [ -n "$slow" ]; then
+		put "$sys" "$n" join_slowest "$slow, lacking before:${LACKS[$slow]:- (never polled without)}"
+		[ "$up" -gt 5000 ] && log "$(bench_sys_name "$sys") N=$n: slow join: last full view at $slow, which before lacked:${LACKS[$slow]:-?}"
+	fi
 	put "$sys" "$n" join_ms "$up"
 	put "$sys" "$n" join_lo_ms "$lo"
 	log "$(bench_sys_name "$sys") N=$n: join convergence $(bench_fmt_s "$up") s (at least $(bench_fmt_s "$lo") s; poll round $(get "$sys" "$n" join_poll_ms) ms, join commands done after $jlast ms)"
@@ -392,10 +411,41 @@ measure_loss() {
 	fi
 }
 
+# log_fail_times SYS VICTIM T0 HOST...: for every HOST, when its log reports VICTIM failed
+# (ovgossipd "member V failed", ms timestamps in UTC; serf "EventMemberFailed: V", whole
+# seconds in local time), as "HOST FROM_MS TO_MS" after T0 (ms since the epoch); only log
+# bytes past the offsets in LOGOFF are read. A host without such a line: "HOST - -".
+log_fail_times() {
+	local sys=$1 v=$2 t0=$3 h f line
+	shift 3
+	for h in "$@"; do
+		f=$(bench_sys_log "$sys" "$h")
+		case $sys in
+		ovg)
+			line=$(tail -c +$((${LOGOFF[$h]:-0} + 1)) "$f" 2>/dev/null |
+				grep -m 1 -E "ovgossipd info: member $v failed " | cut -d' ' -f1)
+			TZ=UTC awk -v h="$h" -v l="$line" -v t0="$t0" 'BEGIN {
+				if (l !~ /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]\.[0-9][0-9][0-9]Z$/) { print h, "-", "-"; exit }
+				gsub(/[-T:Z]/, " ", l); split(l, a, " "); split(a[6], sec, ".");
+				ms = mktime(a[1] " " a[2] " " a[3] " " a[4] " " a[5] " " sec[1]) * 1000 + sec[2] - t0
+				print h, ms, ms }'
+			;;
+		serf)
+			line=$(tail -c +$((${LOGOFF[$h]:-0} + 1)) "$f" 2>/dev/null |
+				grep -m 1 -E "serf: EventMemberFailed: $v " | awk '{ print $1, $2 }')
+			awk -v h="$h" -v l="$line" -v t0="$t0" 'BEGIN {
+				if (l !~ /^[0-9][0-9][0-9][0-9]\/[0-9][0-9]\/[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]$/) { print h, "-", "-"; exit }
+				gsub(/[\/:]/, " ", l); ms = mktime(l) * 1000 - t0
+				print h, (ms < 0 ? 0 : ms), ms + 1000 }'
+			;;
+		esac
+	done
+}
+
 # measure_fd SYS N: kill -9 hN, hN-1, ... (BENCH_FD_TRIALS); time until all survivors agree.
 measure_fd() {
 	local sys=$1 n=$2 fs i v pid t0 a b deadline survivors=() pending=() times=() lows=() rounds=() firsts=()
-	local ok first done_ up lo h
+	local ok first done_ up lo h lfrom=() lto=()
 	fs=$(bench_sys_failed_status "$sys")
 	mapfile -t survivors < <(sim_hosts)
 	for ((i = 0; i < BENCH_FD_TRIALS; i++)); do
@@ -405,6 +455,9 @@ measure_fd() {
 		local -A PASS_END=() FAIL_START=()
 		pending=("${survivors[@]}")
 		first='' done_=''
+		for h in "${survivors[@]}"; do
+			LOGOFF[$h]=$(stat -c %s "$(bench_sys_log "$sys" "$h")" 2>/dev/null || echo 0)
+		done
 		t0=$(sim_now_ms)
 		kill -KILL "$pid"
 		deadline=$((t0 + 60000))
@@ -433,6 +486,15 @@ measure_fd() {
 		times+=("$up")
 		lows+=("$lo")
 		firsts+=("$first")
+		# The same from the agents' own logs (not disturbed by the polling).
+		log_fail_times "$sys" "$v" "$t0" "${survivors[@]}" >"$TMP/fl"
+		if awk '$2 == "-" { bad = 1 } END { exit bad }' "$TMP/fl"; then
+			lfrom+=("$(awk '{ print $2 }' "$TMP/fl" | bench_max)")
+			lto+=("$(awk '{ print $3 }' "$TMP/fl" | bench_max)")
+		else
+			log "$(bench_sys_name "$sys") N=$n: no failure line for $v in the logs of: $(awk '$2 == "-" { printf "%s ", $1 }' "$TMP/fl")"
+			lfrom+=("") lto+=("")
+		fi
 		log "$(bench_sys_name "$sys") N=$n: trial $((i + 1)): $v killed, first survivor lists it $fs after $(bench_fmt_s "$first") s, all after $(bench_fmt_s "$up") s (at least $(bench_fmt_s "$lo") s)"
 	done
 	put "$sys" "$n" fd_ms "$(printf '%s\n' "${times[@]}" | bench_median)"
@@ -440,6 +502,15 @@ measure_fd() {
 	put "$sys" "$n" fd_first_ms "$(printf '%s\n' "${firsts[@]}" | bench_median)"
 	put "$sys" "$n" fd_all "$(for i in "${!times[@]}"; do printf '%s (>=%s) ' "$(bench_fmt_s "${times[$i]}")" "$(bench_fmt_s "${lows[$i]}")"; done)"
 	put "$sys" "$n" fd_poll_ms "$(printf '%s\n' "${rounds[@]}" | bench_median)"
+	if [[ " ${lfrom[*]} " != *"  "* ]] && [ "${#lfrom[@]}" -eq "${#times[@]}" ]; then
+		put "$sys" "$n" fd_log_ms "$(printf '%s\n' "${lto[@]}" | bench_median)"
+		put "$sys" "$n" fd_log_from_ms "$(printf '%s\n' "${lfrom[@]}" | bench_median)"
+		put "$sys" "$n" fd_log_max_ms "$(printf '%s\n' "${lto[@]}" | bench_max)"
+		put "$sys" "$n" fd_log_all "$(for i in "${!lto[@]}"; do
+			if [ "${lfrom[$i]}" = "${lto[$i]}" ]; then printf '%s ' "$(bench_fmt_s "${lto[$i]}")"
+			else printf '%s-%s ' "$(bench_fmt_s "${lfrom[$i]}")" "$(bench_fmt_s "${lto[$i]}")"; fi
+		done)"
+	fi
 }
 
 # wait_quiet: wait (at most BENCH_QUIET_WAIT s) until the machine's CPUs are less than
@@ -460,6 +531,16 @@ wait_quiet() {
 	done
 }
 
+# keep_logs SYS N: copy the agents' logs to BENCH_LOGS/nN/SYS/ (if BENCH_LOGS is set).
+keep_logs() {
+	local sys=$1 n=$2 h d
+	[ -n "${BENCH_LOGS:-}" ] || return 0
+	d=$BENCH_LOGS/n$n/$sys
+	mkdir -p "$d" || return 1
+	for h in $(sim_hosts); do cp "$(bench_sys_log "$sys" "$h")" "$d/$h.log" 2>/dev/null; done
+	return 0
+}
+
 wipe_state() {
 	local h d
 	for h in $(sim_hosts); do
@@ -477,7 +558,7 @@ run_system() {
 		fail "$name: '$OVGOSSIPD' has no agent command"
 		return 1
 	fi
-	local t joins=() jlows=() polls=()
+	local t joins=() jlows=() polls=() slows=()
 	wait_quiet || put "$sys" "$n" noisy "yes"
 	for ((t = 1; t <= BENCH_JOIN_TRIALS; t++)); do
 		if [ "$t" -gt 1 ]; then
@@ -489,6 +570,7 @@ run_system() {
 		start_agents "$sys" || { fail "$name N=$n: agents did not start"; return 1; }
 		measure_join "$sys" "$n" || return 1
 		joins+=("$(get "$sys" "$n" join_ms)")
+		slows+=("$(get "$sys" "$n" join_slowest)")
 		jlows+=("$(get "$sys" "$n" join_lo_ms)")
 		polls+=("$(get "$sys" "$n" join_poll_ms)")
 	done
@@ -496,6 +578,7 @@ run_system() {
 	put "$sys" "$n" join_max_ms "$(printf '%s\n' "${joins[@]}" | bench_max)"
 	put "$sys" "$n" join_all "$(for t in "${!joins[@]}"; do printf '%s (>=%s) ' "$(bench_fmt_s "${joins[$t]}")" "$(bench_fmt_s "${jlows[$t]}")"; done)"
 	put "$sys" "$n" join_poll_ms "$(printf '%s\n' "${polls[@]}" | bench_median)"
+	put "$sys" "$n" join_slowest "$(printf '%s; ' "${slows[@]}")"
 	sleep "$BENCH_SETTLE_SECONDS"
 	if ! ms=$(wait_full "$sys" "$n" 30); then
 		fail "$name N=$n: cluster not converged before the idle window"
@@ -549,6 +632,11 @@ table() {
 	v=; [ "$n" = 20 ] && [ -n "$o" ] && { [ "$o" -lt 3000 ] && v=0 || v=1; }
 	row "failure detection, max of $BENCH_FD_TRIALS (s)" "$(fmt_ms "$o")" "$(fmt_ms "$s")" "$(ratio "$o" "$s")" \
 		"$([ "$n" = 20 ] && echo "under 3 s: $(verdict "$v")" || echo "(3 s target is for N = 20)")" "$v"
+	o=$(get ovg "$n" fd_log_ms) s=$(get serf "$n" fd_log_ms)
+	v=; [ "$n" = 20 ] && [ -n "$o" ] && { [ "$o" -lt 3000 ] && v=0 || v=1; }
+	row "failure detection from the agents' logs, median of $BENCH_FD_TRIALS (s; serf logs whole seconds: upper end)" \
+		"$(fmt_ms "$o")" "$(fmt_ms "$s")" "$(ratio "$o" "$s")" \
+		"$([ "$n" = 20 ] && echo "under 3 s: $(verdict "$v")" || echo "(3 s target is for N = 20)")" "$v"
 	o=$(get ovg "$n" false_fail) s=$(get serf "$n" false_fail)
 	v=; [ -n "$o" ] && { [ "$o" -eq 0 ] && v=0 || v=1; }
 	row "false failures at $BENCH_LOSS_PERCENT% loss, ${BENCH_LOSS_SECONDS} s (distinct observer/member dead/failed)" \
@@ -585,12 +673,13 @@ details() {
 	for sys in $BENCH_SYSTEMS; do
 		name=$(bench_sys_name "$sys")
 		printf -- '- %s, N = %s: ' "$name" "$n"
-		printf 'join per trial (s): %s(poll round %s ms, median), last trial: join commands all returned after %s ms, %s failed; ' \
-			"$(num_or_na "$(get "$sys" "$n" join_all)")" "$(num_or_na "$(get "$sys" "$n" join_poll_ms)")" "$(num_or_na "$(get "$sys" "$n" join_cmd_ms)")" \
+		printf 'join per trial (s): %s(poll round %s ms, median; last host to see everyone, per trial: %s), last trial: join commands all returned after %s ms, %s failed; ' \
+			"$(num_or_na "$(get "$sys" "$n" join_all)")" "$(num_or_na "$(get "$sys" "$n" join_poll_ms)")" \
+			"$(get "$sys" "$n" join_slowest)" "$(num_or_na "$(get "$sys" "$n" join_cmd_ms)")" \
 			"$(num_or_na "$(get "$sys" "$n" join_cmd_fail)")"
-		printf 'failure detection per trial (s): %s(poll round %s ms; first survivor to notice, median: %s s); ' \
+		printf 'failure detection per trial (s): %s(poll round %s ms; first survivor to notice, median: %s s), from the logs: %s; ' \
 			"$(num_or_na "$(get "$sys" "$n" fd_all)")" "$(num_or_na "$(get "$sys" "$n" fd_poll_ms)")" \
-			"$(fmt_ms "$(get "$sys" "$n" fd_first_ms)")"
+			"$(fmt_ms "$(get "$sys" "$n" fd_first_ms)")" "$(num_or_na "$(get "$sys" "$n" fd_log_all)")"
 		printf 'loss: %s polls (one per %s ms), %s packets dropped, %s unanswered polls, members listed %s: [%s], all log lines matching failed|dead (without agent.ipc): %s, back to all-alive %s ms after the loss ended; ' \
 			"$(num_or_na "$(get "$sys" "$n" loss_rounds)")" "$(num_or_na "$(get "$sys" "$n" loss_poll_ms)")" \
 			"$(num_or_na "$(get "$sys" "$n" loss_dropped)")" "$(num_or_na "$(get "$sys" "$n" loss_noanswer)")" \
@@ -657,6 +746,7 @@ for n in $BENCH_NS; do
 	fi
 	for sys in $BENCH_SYSTEMS; do
 		run_system "$sys" "$n"
+		keep_logs "$sys" "$n"
 		stop_agents "$sys" || fail "$(bench_sys_name "$sys") N=$n: agents survived SIGKILL"
 		for h in $(sim_hosts); do sim_loss "$h" 0 >/dev/null 2>&1; done
 	done
@@ -690,7 +780,10 @@ REPORT=$TMP/report.md
   agents (ovgossipd state dirs wiped, so no agent remembers earlier peers).
 - Failure detection: kill -9 of h(N), h(N-1), ... one per trial (not restarted); time
   until every survivor lists the victim as ovgossipd "dead" / serf "failed" (or no longer
-  lists it), polled back to back.
+  lists it), polled back to back (only survivors that have not noticed yet). Cross-check
+  from the agents' logs: the latest survivor's "member hV failed" (ovgossipd, ms
+  timestamps) / "EventMemberFailed: hV" (serf, whole-second timestamps: the upper end of
+  the second is used) line, relative to the kill.
 - False failures: ${BENCH_LOSS_PERCENT}% random loss (iptables statistic match, INPUT on eth0 of every
   host, all protocols) for ${BENCH_LOSS_SECONDS} s while every agent runs; every host's view is polled every
   ~${BENCH_LOSS_POLL_MS} ms; counted: distinct (observer, member) pairs ever listed dead/failed; also

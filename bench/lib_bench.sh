@@ -240,10 +240,12 @@ bench_rss_kb() {
 	awk '$1 == "VmRSS:" { print $2; found = 1 } END { if (!found) exit 1 }' "/proc/$1/status" 2>/dev/null
 }
 
-# Median and maximum of the numbers on stdin (one a line); nothing if none.
+# Median (rounded to a whole number) and maximum of the numbers on stdin (one a line);
+# nothing if none.
 bench_median() {
 	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit 1;
-		if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+		if (NR % 2) m = v[(NR + 1) / 2]; else m = (v[NR / 2] + v[NR / 2 + 1]) / 2;
+		printf "%d\n", m + 0.5 }'
 }
 
 bench_max() {
