@@ -162,8 +162,8 @@ wait_full() {
 # lacks FILE HOST N: " hX(status)" for each of h1..hN that HOST does not list alive.
 lacks() {
 	awk -v o="$2" -v n="$3" '$1 == o { st[$2] = $3 }
-		END { for (i = 1; i <= n; i++) if (st["h" i] != "alive")
-			printf " h%d(%s)", i, ("h" i in st) ? st["h" i] : "absent" }' "$1"
+		END { for (i = 1; i <= n; i++) { k = "h" i; if (!(k in st)) printf " %s(absent)", k;
+			else if (st[k] != "alive") printf " %s(%s)", k, st[k] } }' "$1"
 }
 
 # not_full_views N: from the last wait_full poll, "hX lists as not alive: ..." lines.
@@ -215,6 +215,9 @@ measure_join() {
 	target=$(sim_addr h1):$SIM_PORT
 	rm -f "$TMP"/join.*
 	put "$sys" "$n" join_load "$(bench_load1)"
+	for h in $(sim_hosts); do
+		LOGOFF[$h]=$(stat -c %s "$(bench_sys_log "$sys" "$h")" 2>/dev/null || echo 0)
+	done
 	t0=$(sim_now_ms)
 	for h in $(sim_hosts); do
 		[ "$h" = h1 ] && continue
@@ -273,6 +276,15 @@ measure_join() {
 		return 1
 	fi
 	read -r up lo <<<"$conv"
+	log_join_times "$sys" "$t0" "$n" >"$TMP/jl"
+	if awk '$2 == "-" { bad = 1 } END { exit bad }' "$TMP/jl"; then
+		put "$sys" "$n" join_log_from_ms "$(awk '{ print $2 }' "$TMP/jl" | bench_max)"
+		put "$sys" "$n" join_log_ms "$(awk '{ print $3 }' "$TMP/jl" | bench_max)"
+	else
+		put "$sys" "$n" join_log_from_ms ""
+		put "$sys" "$n" join_log_ms ""
+		log "$(bench_sys_name "$sys") N=$n: some joins missing from the logs of: $(awk '$2 == "-" { printf "%s ", $1 }' "$TMP/jl")"
+	fi
 	slow=
 	for h in "${!PASS_END[@]}"; do
 		[ $((PASS_END[$h] - t0)) -eq "$up" ] && slow=$h
@@ -442,6 +454,27 @@ log_fail_times() {
 	done
 }
 
+# log_join_times SYS T0 N: for every host, when its log (past LOGOFF) has reported every
+# other of h1..hN joined (ovgossipd "member hX joined", ms timestamps in UTC; serf
+# "EventMemberJoin: hX", whole seconds): "HOST FROM_MS TO_MS" relative to T0, or
+# "HOST - -" if some member never was.
+log_join_times() {
+	local sys=$1 t0=$2 n=$3 h f
+	for h in $(sim_hosts); do
+		f=$(bench_sys_log "$sys" "$h")
+		tail -c +$((${LOGOFF[$h]:-0} + 1)) "$f" 2>/dev/null |
+			TZ=UTC awk -v sys="$sys" -v h="$h" -v n="$n" -v t0="$t0" '
+			function ms_ovg(ts,   a, sec) { gsub(/[-T:Z]/, " ", ts); split(ts, a, " "); split(a[6], sec, ".");
+				return mktime(a[1] " " a[2] " " a[3] " " a[4] " " a[5] " " sec[1]) * 1000 + sec[2] }
+			function ms_serf(d, t,   s) { s = d " " t; gsub(/[\/:]/, " ", s); return mktime(s) * 1000 }
+			sys == "ovg" && $2 == "ovgossipd" && $3 == "info:" && $4 == "member" && $6 == "joined" {
+				m = $5; if (m != h && !(m in seen)) { seen[m] = 1; cnt++; last = ms_ovg($1); span = 0 } }
+			sys == "serf" && $4 == "serf:" && $5 == "EventMemberJoin:" {
+				m = $6; if (m != h && !(m in seen)) { seen[m] = 1; cnt++; last = ms_serf($1, $2); span = 1000 } }
+			END { if (cnt < n - 1) print h, "-", "-"; else print h, (last < t0 ? 0 : last - t0), last - t0 + span }'
+	done
+}
+
 # measure_fd SYS N: kill -9 hN, hN-1, ... (BENCH_FD_TRIALS); time until all survivors agree.
 measure_fd() {
 	local sys=$1 n=$2 fs i v pid t0 a b deadline survivors=() pending=() times=() lows=() rounds=() firsts=()
@@ -558,7 +591,7 @@ run_system() {
 		fail "$name: '$OVGOSSIPD' has no agent command"
 		return 1
 	fi
-	local t joins=() jlows=() polls=() slows=()
+	local t joins=() jlows=() polls=() slows=() jlf=() jlt=()
 	wait_quiet || put "$sys" "$n" noisy "yes"
 	for ((t = 1; t <= BENCH_JOIN_TRIALS; t++)); do
 		if [ "$t" -gt 1 ]; then
@@ -570,6 +603,8 @@ run_system() {
 		start_agents "$sys" || { fail "$name N=$n: agents did not start"; return 1; }
 		measure_join "$sys" "$n" || return 1
 		joins+=("$(get "$sys" "$n" join_ms)")
+		jlf+=("$(get "$sys" "$n" join_log_from_ms)")
+		jlt+=("$(get "$sys" "$n" join_log_ms)")
 		slows+=("$(get "$sys" "$n" join_slowest)")
 		jlows+=("$(get "$sys" "$n" join_lo_ms)")
 		polls+=("$(get "$sys" "$n" join_poll_ms)")
@@ -579,6 +614,14 @@ run_system() {
 	put "$sys" "$n" join_all "$(for t in "${!joins[@]}"; do printf '%s (>=%s) ' "$(bench_fmt_s "${joins[$t]}")" "$(bench_fmt_s "${jlows[$t]}")"; done)"
 	put "$sys" "$n" join_poll_ms "$(printf '%s\n' "${polls[@]}" | bench_median)"
 	put "$sys" "$n" join_slowest "$(printf '%s; ' "${slows[@]}")"
+	put "$sys" "$n" join_log_ms ""
+	if [[ " ${jlt[*]} " != *"  "* ]]; then
+		put "$sys" "$n" join_log_ms "$(printf '%s\n' "${jlt[@]}" | bench_median)"
+		put "$sys" "$n" join_log_all "$(for t in "${!jlt[@]}"; do
+			if [ "${jlf[$t]}" = "${jlt[$t]}" ]; then printf '%s ' "$(bench_fmt_s "${jlt[$t]}")"
+			else printf '%s-%s ' "$(bench_fmt_s "${jlf[$t]}")" "$(bench_fmt_s "${jlt[$t]}")"; fi
+		done)"
+	fi
 	sleep "$BENCH_SETTLE_SECONDS"
 	if ! ms=$(wait_full "$sys" "$n" 30); then
 		fail "$name N=$n: cluster not converged before the idle window"
@@ -624,6 +667,10 @@ table() {
 	o=$(get ovg "$n" join_ms) s=$(get serf "$n" join_ms)
 	v=; [ -n "$o" ] && [ -n "$s" ] && { [ $((2 * o)) -le "$s" ] && v=0 || v=1; }
 	row "join convergence, median of $BENCH_JOIN_TRIALS (s)" "$(fmt_ms "$o")" "$(fmt_ms "$s")" "$(ratio "$o" "$s")" "at most half of serf's: $(verdict "$v")" "$v"
+	o=$(get ovg "$n" join_log_ms) s=$(get serf "$n" join_log_ms)
+	v=; [ -n "$o" ] && [ -n "$s" ] && { [ $((2 * o)) -le "$s" ] && v=0 || v=1; }
+	row "join convergence from the agents' logs, median of $BENCH_JOIN_TRIALS (s; serf logs whole seconds: upper end)" \
+		"$(fmt_ms "$o")" "$(fmt_ms "$s")" "$(ratio "$o" "$s")" "at most half of serf's: $(verdict "$v")" "$v"
 	o=$(get ovg "$n" fd_ms) s=$(get serf "$n" fd_ms)
 	v=; [ "$n" = 20 ] && [ -n "$o" ] && { [ "$o" -lt 3000 ] && v=0 || v=1; }
 	row "failure detection, median of $BENCH_FD_TRIALS (s)" "$(fmt_ms "$o")" "$(fmt_ms "$s")" "$(ratio "$o" "$s")" \
@@ -673,9 +720,9 @@ details() {
 	for sys in $BENCH_SYSTEMS; do
 		name=$(bench_sys_name "$sys")
 		printf -- '- %s, N = %s: ' "$name" "$n"
-		printf 'join per trial (s): %s(poll round %s ms, median; last host to see everyone, per trial: %s), last trial: join commands all returned after %s ms, %s failed; ' \
+		printf 'join per trial (s): %s(poll round %s ms, median; last host to see everyone, per trial: %s), from the logs: %s; last trial: join commands all returned after %s ms, %s failed; ' \
 			"$(num_or_na "$(get "$sys" "$n" join_all)")" "$(num_or_na "$(get "$sys" "$n" join_poll_ms)")" \
-			"$(get "$sys" "$n" join_slowest)" "$(num_or_na "$(get "$sys" "$n" join_cmd_ms)")" \
+			"$(get "$sys" "$n" join_slowest)" "$(num_or_na "$(get "$sys" "$n" join_log_all)")" "$(num_or_na "$(get "$sys" "$n" join_cmd_ms)")" \
 			"$(num_or_na "$(get "$sys" "$n" join_cmd_fail)")"
 		printf 'failure detection per trial (s): %s(poll round %s ms; first survivor to notice, median: %s s), from the logs: %s; ' \
 			"$(num_or_na "$(get "$sys" "$n" fd_all)")" "$(num_or_na "$(get "$sys" "$n" fd_poll_ms)")" \
@@ -722,12 +769,16 @@ excerpts() {
 
 START=$(date '+%F %T %Z')
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
-CMD="make bench  (bash bench/bench_membership.sh, OVGOSSIPD=$OVGOSSIPD)"
 ENVS=
 for v in BENCH_NS BENCH_SYSTEMS BENCH_LOSS_SECONDS BENCH_LOSS_PERCENT BENCH_IDLE_SECONDS \
-	BENCH_SETTLE_SECONDS BENCH_FD_TRIALS BENCH_JOIN_TRIALS; do
+	BENCH_SETTLE_SECONDS BENCH_FD_TRIALS BENCH_JOIN_TRIALS BENCH_QUIET_WAIT BENCH_QUIET_BUSY; do
 	ENVS+="$v=\"${!v}\" "
 done
+if [ -n "${MAKELEVEL:-}" ]; then
+	CMD="make bench (which runs OVGOSSIPD=$OVGOSSIPD bash bench/bench_membership.sh; settings: $ENVS)"
+else
+	CMD="${ENVS}OVGOSSIPD=$OVGOSSIPD bash bench/bench_membership.sh"
+fi
 
 for n in $BENCH_NS; do
 	sim_use "$BENCH_TAG-n$n" || exit 1
@@ -762,7 +813,7 @@ REPORT=$TMP/report.md
 		"$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)" \
 		"$(awk '/^MemTotal/ { printf "%.1f GB RAM", $2 / 1e6 }' /proc/meminfo)" "$(uname -r)" "$LOAD0"
 	# shellcheck disable=SC2016
-	printf -- '- Command: `%s`, with %s\n' "$CMD" "$ENVS"
+	printf -- '- Command (as root, in the repository): `%s`\n' "$CMD"
 	printf -- '- serf: %s (Debian package, LAN profile defaults); ovgossipd %s\n' \
 		"$("$SERF" version 2>/dev/null | head -n 1)" "$("$OVGOSSIPD" version 2>/dev/null | head -n 1)"
 	cat <<EOF
@@ -777,7 +828,10 @@ REPORT=$TMP/report.md
   host is no longer polled once it has seen all N, and a final round over all hosts
   confirms. The time is taken at the end of the poll round (an upper bound; the round
   length is the granularity, listed below). ${BENCH_JOIN_TRIALS} trials, each with freshly started
-  agents (ovgossipd state dirs wiped, so no agent remembers earlier peers).
+  agents (ovgossipd state dirs wiped, so no agent remembers earlier peers). Cross-check
+  from the agents' logs: per host, the line reporting the last of the other N-1 members
+  joined (ovgossipd "member hX joined", ms timestamps; serf "EventMemberJoin: hX", whole
+  seconds: the upper end of the second is used); the latest host counts.
 - Failure detection: kill -9 of h(N), h(N-1), ... one per trial (not restarted); time
   until every survivor lists the victim as ovgossipd "dead" / serf "failed" (or no longer
   lists it), polled back to back (only survivors that have not noticed yet). Cross-check
