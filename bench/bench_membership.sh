@@ -252,24 +252,26 @@ measure_join() {
 		[ "$(sim_now_ms)" -ge "$deadline" ] && break
 	done
 	wait
-	local jfail=0 jlast=0 st tm
+	local jfail=0 jlast=0 st tm jfailed=()
 	for h in $(sim_hosts); do
 		[ "$h" = h1 ] && continue
 		if [ -f "$TMP/join.$h" ] && read -r st tm <"$TMP/join.$h"; then
-			[ "$st" = 0 ] || jfail=$((jfail + 1))
+			[ "$st" = 0 ] || { jfail=$((jfail + 1)); jfailed+=("$h(exit $st: $(tr '\n' ' ' <"$TMP/join.$h.out" | cut -c1-120))"); }
 			[ $((tm - t0)) -gt "$jlast" ] && jlast=$((tm - t0))
 		else
 			jfail=$((jfail + 1))
+			jfailed+=("$h(no status)")
 		fi
 	done
 	put "$sys" "$n" join_cmd_ms "$jlast"
 	put "$sys" "$n" join_cmd_fail "$jfail"
 	put "$sys" "$n" join_poll_ms "$(printf '%s\n' "${rounds[@]}" | bench_median)"
 	if [ "$jfail" -gt 0 ]; then
-		log "$(bench_sys_name "$sys"): $jfail join commands failed, e.g.: $(cat "$TMP"/join.*.out 2>/dev/null | grep -v '^$' | head -n 2 | tr '\n' ' ')"
+		log "$(bench_sys_name "$sys") N=$n: $jfail join commands failed: ${jfailed[*]:0:4}"
+		put "$sys" "$n" join_cmd_failed "${jfailed[*]:0:4}"
 	fi
 	if [ -z "$conv" ]; then
-		fail "$(bench_sys_name "$sys") N=$n: no convergence within $(((deadline - t0) / 1000)) s after the joins; hosts without a full view: ${pending[*]}"
+		fail "$(bench_sys_name "$sys") N=$n: no convergence within $(((deadline - t0) / 1000)) s after the joins; hosts without a full view: ${pending[*]}${jfailed[*]:+; $jfail join commands failed, e.g. ${jfailed[*]:0:3}}"
 		for h in "${pending[@]:0:3}"; do
 			log "  $h lists alive: $(awk -v o="$h" '$1 == o && $3 == "alive" { printf "%s ", $2 }' "$TMP/jp")"
 		done

@@ -16,6 +16,7 @@
 BENCH_SERF_RPC=127.0.0.1:7373
 # Seconds a single client command (members, join) may take before it counts as no answer.
 : "${BENCH_CLIENT_TIMEOUT:=5}"
+: "${BENCH_JOIN_TIMEOUT:=30}"
 
 bench_err() { printf 'bench: %s\n' "$*" >&2; }
 
@@ -152,14 +153,18 @@ bench_sys_wait_ready() {
 	fi
 }
 
-# bench_sys_join SYS HOST ADDR:PORT (bounded)
+# bench_sys_join SYS HOST ADDR:PORT (bounded by BENCH_JOIN_TIMEOUT: a join waits for its
+# push-pull, which both systems time out by themselves after about 10 s)
 bench_sys_join() {
 	case $1 in
 	ovg)
-		OVGOSSIPD_SOCKET=$(sim_hostdir "$2")/agent.sock timeout "$BENCH_CLIENT_TIMEOUT" \
+		OVGOSSIPD_SOCKET=$(sim_hostdir "$2")/agent.sock timeout "$BENCH_JOIN_TIMEOUT" \
 			nsenter --net="$SIM_NETNS_DIR/$SIM_PREFIX-$2" -- "$OVGOSSIPD" join "$3"
 		;;
-	serf) bench_serf "$2" join "$3" ;;
+	serf)
+		timeout "$BENCH_JOIN_TIMEOUT" nsenter --net="$SIM_NETNS_DIR/$SIM_PREFIX-$2" -- \
+			"$SERF" join -rpc-addr="$BENCH_SERF_RPC" "$3"
+		;;
 	*) return 2 ;;
 	esac
 }
