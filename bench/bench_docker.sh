@@ -62,7 +62,9 @@ die() {
 for v in BENCH_DK_HOSTS BENCH_DK_RUNS BENCH_DK_CUT_RUNS BENCH_DK_REST_SECS BENCH_DK_SETTLE_SECS BENCH_DK_HEAL_WAIT; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer"
 done
-[ "$BENCH_DK_HOSTS" -ge 3 ] && [ "$BENCH_DK_HOSTS" -le 20 ] || die "BENCH_DK_HOSTS: 3..20"
+if [ "$BENCH_DK_HOSTS" -lt 3 ] || [ "$BENCH_DK_HOSTS" -gt 20 ]; then
+	die "BENCH_DK_HOSTS: 3..20"
+fi
 HA=h2 HB=h$BENCH_DK_HOSTS
 
 if [ "$(id -u)" != 0 ]; then
@@ -77,16 +79,21 @@ sim_agent_supported || die "$OVGOSSIPD has no agent command (run make first)"
 
 # ---- cleanup, also on interruption --------------------------------------------------------
 
+# A trap runs with the redirections of whatever it interrupted (often 2>/dev/null), so
+# cleanup writes to a copy of the original stderr.
+exec {ERRFD}>&2
 CLEANED=0
 cleanup() {
 	[ "$CLEANED" = 1 ] && return 0
 	CLEANED=1
 	trap '' INT TERM HUP
-	say "== cleanup"
-	sim_use "$CL_DK" && dk_down
-	sim_use "$CL_OV" && sim_down >/dev/null
-	sim_use "$CL_SF" && sim_down >/dev/null
-	[ -n "$RES" ] && rm -rf "$RES"
+	{
+		say "== cleanup"
+		sim_use "$CL_DK" && dk_down
+		sim_use "$CL_OV" && sim_down >/dev/null
+		sim_use "$CL_SF" && sim_down >/dev/null
+		[ -n "$RES" ] && rm -rf "$RES"
+	} 2>&"$ERRFD" >&2
 }
 trap 'cleanup; exit 130' INT
 trap 'cleanup; exit 143' TERM
@@ -566,6 +573,7 @@ fmt_kb() {
 	awk -v k="$1" 'BEGIN { printf "%.1f MiB\n", k / 1024 }'
 }
 
+# shellcheck disable=SC2016 # backquotes are markdown
 report() {
 	local dm om s total_s
 	total_s=$((($(sim_now_ms) - T_START) / 1000))
