@@ -717,8 +717,9 @@ report() {
   A's container gets a reply from B's container. Before the next cut A's container must
   reach B's and B's h1's container (and ovgossipd's members agree), then 1 s of rest.
 - 4b: the same heal, after a fixed cut long enough for B to declare the others failed too
-  (and the others B); Docker's networkdb keeps gossiping to failed nodes for a while and
-  retries them, so both sides learn of the heal.
+  (and the others B). Docker's networkdb tries a memberlist join with a random failed node
+  every second (`reconnectNode` in libnetwork/networkdb/cluster.go), then bulk-syncs
+  with it, so a healed link is found within about a second.
 - 5: iptables counters inside every host namespace (INPUT and OUTPUT, UDP and TCP port
   7946, TCP port 2377) over the window, all three clusters at rest at the same time with
   one container per host; the table gives what each host sent (IP bytes; received is the
