@@ -26,7 +26,8 @@
 # Environment: OVGOSSIPD, BENCH_DK_HOSTS (3), BENCH_DK_RUNS (20), BENCH_DK_CUT_RUNS (12),
 # BENCH_DK_LONG_RUNS (2), BENCH_DK_LONG_CUT_SECS (15), BENCH_DK_LONG_WAIT (40),
 # BENCH_DK_REST_SECS (60), BENCH_DK_SETTLE_SECS (15, before the rest window),
-# BENCH_DK_HEAL_WAIT (30), BENCH_DK_SETTLE_WAIT (90), BENCH_DK_OUT, SERF (serf). Needs root and Debian's docker.io,
+# BENCH_DK_HEAL_WAIT (30), BENCH_DK_SETTLE_WAIT (60), BENCH_DK_MAX_SECS (780: no new cut
+# trial after that), BENCH_DK_OUT, SERF (serf). Needs root and Debian's docker.io,
 # containerd, runc, busybox-static and serf; skips (exit 0) without them.
 set -uo pipefail
 
@@ -54,7 +55,10 @@ OV_NET=ovnet
 WAIT_SECS=60
 : "${BENCH_DK_HEAL_WAIT:=30}"
 # Seconds a system may take after a heal before the next cut (B pings h1's container too).
-: "${BENCH_DK_SETTLE_WAIT:=90}"
+: "${BENCH_DK_SETTLE_WAIT:=60}"
+# The cut phases start no trial that would likely end after this many seconds from the
+# start (the run then reports fewer trials); cleanup comes on top.
+: "${BENCH_DK_MAX_SECS:=780}"
 
 CL_DK=bdk$$ CL_OV=bov$$ CL_SF=bsf$$
 RES=
@@ -66,7 +70,7 @@ die() {
 	exit 1
 }
 
-for v in BENCH_DK_HOSTS BENCH_DK_RUNS BENCH_DK_CUT_RUNS BENCH_DK_REST_SECS BENCH_DK_SETTLE_SECS BENCH_DK_HEAL_WAIT BENCH_DK_SETTLE_WAIT BENCH_DK_LONG_CUT_SECS BENCH_DK_LONG_WAIT; do
+for v in BENCH_DK_HOSTS BENCH_DK_RUNS BENCH_DK_CUT_RUNS BENCH_DK_REST_SECS BENCH_DK_SETTLE_SECS BENCH_DK_HEAL_WAIT BENCH_DK_SETTLE_WAIT BENCH_DK_LONG_CUT_SECS BENCH_DK_LONG_WAIT BENCH_DK_MAX_SECS; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer"
 done
 [[ $BENCH_DK_LONG_RUNS =~ ^[0-9]+$ ]] || die "BENCH_DK_LONG_RUNS must be a number"
@@ -164,6 +168,10 @@ rec() { printf '%s\n' "$3" >>"$RES/$1.$2"; }
 recfail() { printf 'inf\n' >>"$RES/$1.$2"; }
 
 load1() { cut -d' ' -f1 /proc/loadavg; }
+
+# Seconds left of BENCH_DK_MAX_SECS since the start.
+time_left() { printf '%s\n' $((BENCH_DK_MAX_SECS - ($(sim_now_ms) - T_START) / 1000)); }
+BUDGET_CUT=0 BUDGET_LONG=0
 
 rss_kb() {
 	awk '$1 == "VmRSS:" { print $2; f = 1 } END { if (!f) exit 1 }' "/proc/$1/status" 2>/dev/null
@@ -591,6 +599,13 @@ time_table() {
 		"$(verdict3 "$dm" "$om")"
 }
 
+summary_time() {
+	local dm om
+	dm=$(figure "dk.$1" median) om=$(figure "ov.$1" median)
+	printf '| %s | %s | %s | %s | 3x faster | **%s** |\n' "$2" "$(fmt_ms "$dm")" "$(fmt_ms "$om")" \
+		"$(ratio "$dm" "$om")" "$(verdict3 "$dm" "$om")"
+}
+
 sysname() {
 	case $1 in dk) printf 'Docker %s swarm\n' "$DK_VER" ;; ov) printf 'ovgossipd\n' ;; sf) printf 'serf %s\n' "$SF_VER" ;; esac
 }
@@ -625,10 +640,28 @@ report() {
 	printf -- '- %s hosts per system (network namespaces h1..h%s on one bridge, 192.168.77.0/24),\n' "$BENCH_DK_HOSTS" "$BENCH_DK_HOSTS"
 	printf '  one container per host; host A = %s (its container pings), host B = %s (gets new\n' "$HA" "$HB"
 	printf '  containers, is cut off); Docker: h1 swarm manager, the others workers\n'
-	printf -- '- %s trials for figures 1, 2; %s for 3, 4; at rest %s s; whole run %s s\n' \
-		"$BENCH_DK_RUNS" "$BENCH_DK_CUT_RUNS" "$BENCH_DK_REST_SECS" "$total_s"
+	printf -- '- %s trials for figures 1, 2; %s for 3, 4%s; %s for 4b%s; at rest %s s; whole run %s s\n' \
+		"$BENCH_DK_RUNS" "$BENCH_DK_CUT_RUNS" "$([ "$BUDGET_CUT" = 1 ] && printf ' planned (the time budget cut them short)')" \
+		"$BENCH_DK_LONG_RUNS" "$([ "$BUDGET_LONG" = 1 ] && printf ' planned (cut short by the time budget)')" \
+		"$BENCH_DK_REST_SECS" "$total_s"
 	printf -- '- p99 is nearest-rank: with up to 100 trials it is the maximum; a timeout counts as\n'
 	printf '  longer than any measured value and stays in the median and p99\n'
+
+	printf '\n## Summary (medians; details and p99 below)\n\n'
+	printf '| figure | Docker | ovgossipd | Docker / ovgossipd | target | |\n|---|---|---|---|---|---|\n'
+	summary_time create_reply "1. new container on B -> ping reply from A"
+	summary_time create_neigh "1a. new container on B -> neighbor on A"
+	summary_time remove "2. container removed on B -> neighbor gone on A"
+	summary_time cut "3. B cut off -> its entries gone on A"
+	summary_time heal "4. B back -> ping again"
+	[ "$BENCH_DK_LONG_RUNS" -gt 0 ] && summary_time long_heal "4b. B back after ${BENCH_DK_LONG_CUT_SECS} s -> ping again"
+	dm=$(figure dk.bps mean) om=$(figure ov.bps mean)
+	printf '| 5. bytes/s per host at rest | %s | %s | %s | no more than Docker | **%s** |\n' \
+		"$(fmt_bps "$dm")" "$(fmt_bps "$om")" "$(ratio "$dm" "$om")" \
+		"$(awk -v a="$dm" -v b="$om" 'BEGIN { if (a == "-" || b == "-") print "n/a"; else if (b <= a) print "met"; else print "NOT met" }')"
+	dm=$(figure dk.rss_kb mean) om=$(figure ov.rss_kb mean)
+	printf '| 6. RSS per host | %s | %s | %s | 3x less | **%s** |\n' \
+		"$(fmt_kb "$dm")" "$(fmt_kb "$om")" "$(ratio "$dm" "$om")" "$(verdict3 "$dm" "$om")"
 
 	printf '\n## Figures\n'
 	time_table create_reply "1. New container on B until a ping reply from A's container (docker run -d / ip netns add + network connect)" "$WAIT_SECS"
@@ -732,7 +765,7 @@ EOF
 # ---- main -------------------------------------------------------------------------------------
 
 LOAD_START=$(load1)
-CMDLINE="OVGOSSIPD=$OVGOSSIPD BENCH_DK_HOSTS=$BENCH_DK_HOSTS BENCH_DK_RUNS=$BENCH_DK_RUNS BENCH_DK_CUT_RUNS=$BENCH_DK_CUT_RUNS BENCH_DK_REST_SECS=$BENCH_DK_REST_SECS BENCH_DK_HEAL_WAIT=$BENCH_DK_HEAL_WAIT BENCH_DK_LONG_RUNS=$BENCH_DK_LONG_RUNS BENCH_DK_LONG_CUT_SECS=$BENCH_DK_LONG_CUT_SECS bash bench/bench_docker.sh"
+CMDLINE="OVGOSSIPD=$OVGOSSIPD BENCH_DK_HOSTS=$BENCH_DK_HOSTS BENCH_DK_RUNS=$BENCH_DK_RUNS BENCH_DK_CUT_RUNS=$BENCH_DK_CUT_RUNS BENCH_DK_REST_SECS=$BENCH_DK_REST_SECS BENCH_DK_HEAL_WAIT=$BENCH_DK_HEAL_WAIT BENCH_DK_LONG_RUNS=$BENCH_DK_LONG_RUNS BENCH_DK_LONG_CUT_SECS=$BENCH_DK_LONG_CUT_SECS BENCH_DK_MAX_SECS=$BENCH_DK_MAX_SECS bash bench/bench_docker.sh"
 DK_VER_FULL=$(dk_version)
 DK_VER=$(awk '{ print $3 }' <<<"$DK_VER_FULL" | cut -d+ -f1 | tr -d ,)
 CTD_VER=$(containerd --version 2>/dev/null | awk '{ print $3 }')
@@ -757,7 +790,14 @@ done
 
 say "== 3, 4: $HB cut off and back ($BENCH_DK_CUT_RUNS trials each, interleaved)"
 dk_ok=1 ov_ok=1
+# Reserve for 4b: a typical pair (Docker heals in seconds, ovgossipd waits out the wait).
+long_reserve=$((BENCH_DK_LONG_RUNS * (2 * BENCH_DK_LONG_CUT_SECS + BENCH_DK_LONG_WAIT + 25)))
 for ((k = 1; k <= BENCH_DK_CUT_RUNS; k++)); do
+	if [ "$(time_left)" -lt $((long_reserve + 45)) ]; then
+		say "   time budget (BENCH_DK_MAX_SECS=$BENCH_DK_MAX_SECS) reached: $((k - 1)) cut trials"
+		BUDGET_CUT=1
+		break
+	fi
 	[ "$dk_ok" = 1 ] && { trial_cut dk "$k" || dk_ok=0; }
 	[ "$ov_ok" = 1 ] && { trial_cut ov "$k" || ov_ok=0; }
 	[ "$dk_ok" = 0 ] && [ "$ov_ok" = 0 ] && break
@@ -768,6 +808,11 @@ done
 if [ "$BENCH_DK_LONG_RUNS" -gt 0 ]; then
 	say "== 4b: $HB cut off for $BENCH_DK_LONG_CUT_SECS s and back ($BENCH_DK_LONG_RUNS trials each)"
 	for ((k = 1; k <= BENCH_DK_LONG_RUNS; k++)); do
+		if [ "$(time_left)" -lt $((long_reserve / BENCH_DK_LONG_RUNS)) ]; then
+			say "   time budget (BENCH_DK_MAX_SECS=$BENCH_DK_MAX_SECS) reached: $((k - 1)) long cut trials"
+			BUDGET_LONG=1
+			break
+		fi
 		[ "$dk_ok" = 1 ] && { trial_long dk "$k" || dk_ok=0; }
 		[ "$ov_ok" = 1 ] && { trial_long ov "$k" || ov_ok=0; }
 	done
