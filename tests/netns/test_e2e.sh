@@ -57,14 +57,16 @@ e2e_notok() {
 # other namespaces it overflows, and then pings and TCP connects inside fresh namespaces fail with ENOBUFS
 # or time out. Say so when it happens, since it is no fault of ovgossipd.
 e2e_env_note() {
-	local n
-	n=$(($(e2e_ovf_count) - E2E_OVF0))
-	[ "$n" -gt 0 ] && e2e_note "environment: $n 'arp_cache: neighbor table overflow' kernel messages since" \
-		"the start (the machine's ARP table is full: pings and connects in new namespaces may fail)"
+	local n last
+	read -r n last < <(dmesg 2>/dev/null | awk -v t0="$E2E_UP0" -F '[][]' \
+		'/arp_cache: neighbor table overflow/ && $2 + 0 >= t0 { n++; last = $2 + 0 } END { print n + 0, last + 0 }')
+	[ "${n:-0}" -gt 0 ] && e2e_note "environment: $n 'arp_cache: neighbor table overflow' kernel messages since" \
+		"the start, the last $(awk -v a="$last" -v b="$E2E_UP0" 'BEGIN { printf "%.0f", a - b }') s into the run" \
+		"(the machine's ARP table is full: pings and connects in new namespaces may fail)"
 	return 0
 }
-e2e_ovf_count() { dmesg 2>/dev/null | grep -c 'arp_cache: neighbor table overflow'; }
-E2E_OVF0=0
+e2e_uptime() { awk '{ print $1 }' /proc/uptime; }
+E2E_UP0=0
 E2E_T0=
 e2e_note() {
 	local t=''
@@ -759,7 +761,7 @@ e2e_setup() {
 	trap e2e_cleanup EXIT
 	trap 'exit 130' INT TERM
 	E2E_T0=$(sim_now_ms)
-	E2E_OVF0=$(e2e_ovf_count)
+	E2E_UP0=$(e2e_uptime)
 }
 
 e2e_main() {
