@@ -66,6 +66,9 @@ soak_failed() {
 # The invariant monitor: a background loop writing violations to $E2E_TMP/monitor.
 soak_monitor() {
 	local n=0
+	# the checker's temporary directories go under E2E_TMP: killing the monitor mid-check
+	# leaves nothing behind once the soak removes E2E_TMP
+	local TMPDIR=$E2E_TMP
 	while :; do
 		if ! chk_invariants; then
 			printf '%s\n' "${CHK_DIFF[@]}" | sed "s/^/[check $n] /" >>"$E2E_TMP/monitor"
