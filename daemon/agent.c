@@ -512,6 +512,9 @@ static void stream_frame(struct conn *c, const uint8_t *frame, size_t len)
 			handle_inbound(a, c, st, plain.p, plain.len);
 			return;
 		}
+		/* bound the start-up wait first: the merge may settle it sooner */
+		if (st->join)
+			dataplane_joined(a);
 		a->pp_peer = &st->to;
 		rc = ovg_swim_push_pull_merge(a->swim, plain.p, plain.len, ovg_now_ms(), NULL);
 		a->pp_peer = NULL;
@@ -520,8 +523,6 @@ static void stream_frame(struct conn *c, const uint8_t *frame, size_t len)
 		else {
 			st->done = true;
 			a->joined_any = true;
-			if (st->join)
-				dataplane_joined(a);
 		}
 		conn_close(c, rc);
 		break;

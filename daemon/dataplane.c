@@ -59,6 +59,7 @@ struct dataplane {
 	size_t ndirty;
 	bool dirty_all;
 	bool awaiting_sync;
+	bool settle_soon;       /* caught up: the settle timer is due now */
 	struct attach *att;
 	size_t natt;
 	struct pending pend[PENDING_MAX];
@@ -832,7 +833,7 @@ void dataplane_joined(struct agent *a)
 {
 	struct dataplane *dp = a->dp;
 
-	if (!dp || dp->settled)
+	if (!dp || dp->settled || dp->settle_soon)
 		return;
 	/* membership is here; the state sync follows (dataplane_caught_up),
 	 * this bounds the wait for it */
@@ -854,6 +855,7 @@ void dataplane_sync_state(struct agent *a, bool awaiting)
 	if (dp->awaiting_sync && !awaiting) {
 		/* what we asked for has arrived: settle right away */
 		dp->awaiting_sync = false;
+		dp->settle_soon = true;
 		ev_timer_stop(a->loop, &dp->settle);
 		ev_timer_set(&dp->settle, 0.0, 0.0);
 		ev_timer_start(a->loop, &dp->settle);
@@ -866,6 +868,7 @@ void dataplane_caught_up(struct agent *a)
 
 	if (!dp || dp->settled || dp->awaiting_sync)
 		return;
+	dp->settle_soon = true;
 	ev_timer_stop(a->loop, &dp->settle);
 	ev_timer_set(&dp->settle, 0.0, 0.0);
 	ev_timer_start(a->loop, &dp->settle);

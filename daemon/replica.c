@@ -284,6 +284,8 @@ void replica_receive(struct agent *a, const struct ovg_addr *from, const uint8_t
 		fanout(a, msg, len, EAGER_FORWARD, from);
 	if (rx.kind == OVG_ENV_STATE_DELTA && (!from || (a->sync_from.len && ovg_addr_eq(from, &a->sync_from))))
 		dataplane_sync_state(a, false);   /* a sync we asked for (TCP, or from that peer) */
+	if (a->pp_peer)
+		log_debug("push-pull state: kind %u, request %d, lacks %d", rx.kind, rx.send_request, rx.peer_lacks);
 	if (a->pp_peer && rx.kind == OVG_ENV_STATE_DIGEST) {
 		if (rx.send_request) {
 			a->sync_from = *a->pp_peer;
