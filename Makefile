@@ -13,7 +13,7 @@ VERSION  := 0.1.0
 
 DEPS_PKGS := libsodium-dev libmsgpack-dev libev-dev libnl-3-dev libnl-route-3-dev \
              libjansson-dev check pkg-config clang serf jq tcpdump iptables iproute2 \
-             procps psmisc util-linux
+             procps psmisc util-linux iputils-ping gnuplot-nox python3
 PKGS     := libnl-route-3.0 libsodium msgpack jansson
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers -Wno-format-truncation
@@ -53,11 +53,13 @@ SIM_BIN   := $(SIM_SRC:simulations/%.c=$(BUILD)/sim/%)
 # everything under daemon/ but main() is linkable into tests too
 DAEMON_LIB_OBJ := $(filter-out $(BUILD)/daemon/main.o,$(DAEMON_OBJ))
 
-.PHONY: all all-tests deps check unit fuzz-smoke sim-check netns fuzz bench demo soak clean install
+.PHONY: FORCE all all-tests deps check unit fuzz-smoke sim-check netns fuzz bench demo soak clean install
 all: ovgossipd
 
-ovgossipd: $(BUILD)/ovgossipd
-	$(Q)cp $< $@
+# ./ovgossipd is whichever build was made last (plain or SANITIZER=...)
+ovgossipd: $(BUILD)/ovgossipd FORCE
+	$(Q)cmp -s $< $@ || cp $< $@
+FORCE:
 
 $(BUILD)/libovg.a: $(LIB_OBJ)
 	@mkdir -p $(@D)
@@ -138,8 +140,9 @@ fuzz-smoke: $(FUZZ_BIN)
 netns: ovgossipd
 	$(Q)if [ "$$(id -u)" != 0 ]; then echo "netns tests need root: skipped"; exit 0; fi; \
 	pass=0; fail=0; for t in $(wildcard tests/netns/test_*.sh); do \
-	  echo "  NETNS   $$t"; \
+	  echo "  NETNS   $$t"; t0=$$(date +%s); \
 	  if OVGOSSIPD=$(CURDIR)/ovgossipd bash $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; \
+	  echo "  NETNS   $$t took $$(( $$(date +%s) - t0 )) s"; \
 	done; echo "netns: $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
 # simulator runs with fixed seeds (tests/sim/test_*.sh, given $SIMDIR)

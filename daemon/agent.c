@@ -299,6 +299,7 @@ static void note_decrypt_failure(struct agent *a, const struct ovg_addr *from, i
 }
 
 static void reschedule(struct agent *a);
+static void reconnect_done(struct agent *a, const struct ovg_addr *to);
 
 static void on_udp(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -357,6 +358,7 @@ struct stream {
 	bool done;
 	uint32_t seq;
 	struct join_req *jr;
+	bool reconnect;        /* an attempt to reach a failed member */
 	uint8_t *out;          /* what to send once connected */
 	size_t out_len;
 };
@@ -510,6 +512,9 @@ static void stream_frame(struct conn *c, const uint8_t *frame, size_t len)
 			handle_inbound(a, c, st, plain.p, plain.len);
 			return;
 		}
+		/* bound the start-up wait first: the merge may settle it sooner */
+		if (st->join)
+			dataplane_joined(a);
 		a->pp_peer = &st->to;
 		rc = ovg_swim_push_pull_merge(a->swim, plain.p, plain.len, ovg_now_ms(), NULL);
 		a->pp_peer = NULL;
@@ -517,8 +522,7 @@ static void stream_frame(struct conn *c, const uint8_t *frame, size_t len)
 			log_warnx("push-pull reply from %s refused: %s", peer, strerror(-rc));
 		else {
 			st->done = true;
-			if (st->join)
-				dataplane_joined(a);
+			a->joined_any = true;
 		}
 		conn_close(c, rc);
 		break;
@@ -560,7 +564,11 @@ static void stream_closed(struct conn *c, int err)
 
 	a->nconns--;
 	ovg_addr_format(&st->to, peer, sizeof(peer));
-	if (st->kind == STREAM_PUSH_PULL) {
+	if (st->kind == STREAM_PUSH_PULL && st->reconnect) {
+		reconnect_done(a, &st->to);
+		if (st->done)
+			log_info("reconnected to %s", peer);
+	} else if (st->kind == STREAM_PUSH_PULL) {
 		if (!st->done)
 			log_info("push-pull with %s failed: %s", peer,
 				 err == -ECONNRESET ? "connection closed without a reply (wrong encryption key?)"
@@ -632,13 +640,17 @@ static void swim_push_pull(void *ctx, const struct ovg_addr *to, const char *nod
 			join_req_done(a, a->cur_join, to, -ENOMEM, NULL);
 		return;
 	}
-	if (!stream_open(a, to, STREAM_PUSH_PULL, msg, len, AGENT_STREAM_TIMEOUT_S, &st)) {
+	if (!stream_open(a, to, STREAM_PUSH_PULL, msg, len,
+			 a->reconnecting ? AGENT_RECONNECT_TIMEOUT_S : AGENT_STREAM_TIMEOUT_S, &st)) {
 		if (a->cur_join)
 			join_req_done(a, a->cur_join, to, -errno, NULL);
+		if (a->reconnecting)
+			reconnect_done(a, to);
 		return;
 	}
 	st->join = join;
 	st->jr = a->cur_join;
+	st->reconnect = a->reconnecting;
 }
 
 /* A memberlist TCP user message: 08 | {UserMsgLen} | msg. */
@@ -725,6 +737,111 @@ static const char *ev_name(enum ovg_swim_event ev)
 	return (unsigned)ev < OVG_ARRAY_SIZE(n) ? n[ev] : "?";
 }
 
+/* ---- reconnecting to failed members -------------------------------------- */
+
+static struct reconnect *reconnect_find(struct agent *a, const char *name)
+{
+	for (size_t i = 0; i < a->nreconnect; i++)
+		if (!strcmp(a->reconnect[i].name, name))
+			return &a->reconnect[i];
+	return NULL;
+}
+
+static void reconnect_drop(struct agent *a, struct reconnect *r)
+{
+	*r = a->reconnect[--a->nreconnect];
+}
+
+static void reconnect_note(struct agent *a, enum ovg_swim_event ev, const struct ovg_swim_member *m)
+{
+	struct reconnect *r = reconnect_find(a, m->name);
+	uint64_t now = ovg_now_ms();
+
+	switch (ev) {
+	case OVG_SWIM_EV_DEAD:
+		if (!r) {
+			if (a->nreconnect >= AGENT_RECONNECT_MAX)
+				return;
+			r = &a->reconnect[a->nreconnect++];
+			memset(r, 0, sizeof(*r));
+			snprintf(r->name, sizeof(r->name), "%s", m->name);
+			r->since_ms = now;
+		}
+		r->addr = m->addr;
+		r->next_ms = now;
+		break;
+	case OVG_SWIM_EV_JOIN:
+	case OVG_SWIM_EV_UPDATE:
+	case OVG_SWIM_EV_LEFT:
+		if (r && !r->in_flight)
+			reconnect_drop(a, r);
+		else if (r)
+			r->since_ms = 0;   /* dropped when the attempt ends */
+		break;
+	default:
+		break;
+	}
+}
+
+/* One attempt ended (stream closed). */
+static void reconnect_done(struct agent *a, const struct ovg_addr *to)
+{
+	for (size_t i = 0; i < a->nreconnect; i++) {
+		struct reconnect *r = &a->reconnect[i];
+		if (!r->in_flight || !ovg_addr_eq(&r->addr, to))
+			continue;
+		r->in_flight = false;
+		if (r->since_ms == 0)
+			reconnect_drop(a, r);
+		return;
+	}
+}
+
+static void on_reconnect_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct agent *a = w->data;
+	uint64_t now = ovg_now_ms();
+	size_t tried = 0;
+	(void)loop; (void)revents;
+
+	if (a->leaving || a->nreconnect == 0)
+		return;
+	for (size_t k = 0; k < a->nreconnect && tried < AGENT_RECONNECT_PER_TICK; k++) {
+		size_t i = ovg_rng_below(&a->rng, (uint32_t)a->nreconnect);
+		struct reconnect *r = &a->reconnect[i];
+		if (now - r->since_ms > AGENT_RECONNECT_GIVEUP_MS && !r->in_flight) {
+			log_info("giving up reconnecting to %s", r->name);
+			reconnect_drop(a, r);
+			continue;
+		}
+		if (r->in_flight || r->next_ms > now)
+			continue;
+		r->in_flight = true;
+		r->next_ms = now + (uint64_t)(AGENT_RECONNECT_INTERVAL_S * 1000);
+		a->reconnecting = true;
+		ovg_swim_join(a->swim, &r->addr, 1, now);
+		a->reconnecting = false;
+		tried++;
+	}
+	save_incarnation(a);
+	reschedule(a);
+}
+
+/* An agent whose join targets were all unreachable at start keeps trying. */
+static void on_join_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct agent *a = w->data;
+	(void)loop; (void)revents;
+
+	if (a->joined_any || a->leaving || a->nstart_joins == 0) {
+		ev_timer_stop(a->loop, w);
+		return;
+	}
+	log_info("not joined yet: trying the %zu join address(es) again", a->nstart_joins);
+	ovg_swim_join(a->swim, a->start_joins, a->nstart_joins, ovg_now_ms());
+	reschedule(a);
+}
+
 static void swim_event(void *ctx, enum ovg_swim_event ev, const struct ovg_swim_member *m)
 {
 	struct agent *a = ctx;
@@ -737,8 +854,11 @@ static void swim_event(void *ctx, enum ovg_swim_event ev, const struct ovg_swim_
 		log_debug("member %s %s (%s, incarnation %u)", m->name, ev_name(ev), addr, m->incarnation);
 	else
 		log_info("member %s %s (%s, incarnation %u)", m->name, ev_name(ev), addr, m->incarnation);
-	if (ev == OVG_SWIM_EV_JOIN)
+	if (ev == OVG_SWIM_EV_JOIN) {
 		a->peers_dirty = true;
+		a->joined_any = true;
+	}
+	reconnect_note(a, ev, m);
 	replica_member_event(a, ev, m);
 }
 
@@ -1134,6 +1254,10 @@ int agent_main(int argc, char **argv)
 	ev_io_start(a->loop, &a->tcp_w);
 	ev_timer_init(&a->swim_timer, on_swim_timer, 0.0, 0.0);
 	a->swim_timer.data = a;
+	ev_timer_init(&a->reconnect_timer, on_reconnect_timer, AGENT_RECONNECT_INTERVAL_S,
+		      AGENT_RECONNECT_INTERVAL_S);
+	a->reconnect_timer.data = a;
+	ev_timer_start(a->loop, &a->reconnect_timer);
 	ev_timer_init(&a->persist_timer, on_persist_timer, 2.0, 2.0);
 	a->persist_timer.data = a;
 	ev_timer_start(a->loop, &a->persist_timer);
@@ -1159,8 +1283,14 @@ int agent_main(int argc, char **argv)
 		joins[njoins++] = a->cfg.joins[i];
 	njoins += load_peers(a, joins + njoins, AGENT_PEERS_MAX);
 	dataplane_start(a, njoins > 0);
-	if (njoins > 0)
+	if (njoins > 0) {
+		memcpy(a->start_joins, joins, njoins * sizeof(joins[0]));
+		a->nstart_joins = njoins;
 		ovg_swim_join(a->swim, joins, njoins, ovg_now_ms());
+		ev_timer_init(&a->join_retry_timer, on_join_retry, 2.0, 2.0);
+		a->join_retry_timer.data = a;
+		ev_timer_start(a->loop, &a->join_retry_timer);
+	}
 	reschedule(a);
 
 	ev_run(a->loop, 0);

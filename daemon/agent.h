@@ -21,6 +21,11 @@ struct dataplane;
 #define AGENT_CONNS_MAX     256    /* concurrent TCP streams */
 #define AGENT_CTL_CONNS_MAX 64
 #define AGENT_STREAM_TIMEOUT_S 10.0
+#define AGENT_RECONNECT_MAX    256
+#define AGENT_RECONNECT_INTERVAL_S 1.0      /* how often we try */
+#define AGENT_RECONNECT_PER_TICK   2        /* failed members tried per try */
+#define AGENT_RECONNECT_TIMEOUT_S  2.0      /* one attempt's bound */
+#define AGENT_RECONNECT_GIVEUP_MS  (24ull * 3600 * 1000)   /* as serf's reconnect_timeout */
 
 struct agent_config {
 	char name[OVG_NAME_MAX + 1];
@@ -52,10 +57,27 @@ struct agent {
 	struct ovg_rng rng;
 	uint32_t saved_incarnation;
 	bool peers_dirty;
+	/* failed (not left) members we keep trying to reach, so partitions heal
+	 * after memberlist has stopped gossiping to the dead (serf's reconnect) */
+	struct reconnect {
+		char name[OVG_NAME_MAX + 1];
+		struct ovg_addr addr;
+		uint64_t since_ms;
+		uint64_t next_ms;
+		bool in_flight;
+	} reconnect[AGENT_RECONNECT_MAX];
+	size_t nreconnect;
+	ev_timer reconnect_timer;
 	bool leaving;
 	uint64_t leave_deadline_ms;
 	struct ctl_conn *leave_waiter;
 	struct join_req *cur_join;     /* set while ovg_swim_join runs */
+	bool reconnecting;             /* set while a reconnect's ovg_swim_join runs */
+	/* start-up join targets, retried until one push-pull succeeds */
+	struct ovg_addr start_joins[AGENT_JOIN_MAX + AGENT_PEERS_MAX];
+	size_t nstart_joins;
+	bool joined_any;
+	ev_timer join_retry_timer;
 	unsigned nconns, nctl;
 	uint8_t *scratch;              /* frame pipeline scratch */
 	size_t scratch_cap;
@@ -65,6 +87,7 @@ struct agent {
 	struct ovg_state *state;
 	ev_timer digest_timer;
 	const struct ovg_addr *pp_peer;   /* gossip address of the push-pull peer we dialed */
+	struct ovg_addr sync_from;        /* the peer we asked for a sync at start-up */
 	uint64_t state_bytes_out, state_msgs_out;
 	/* kernel side (daemon/dataplane.c) */
 	struct dataplane *dp;
@@ -83,6 +106,7 @@ int agent_send_user_tcp(struct agent *a, const struct ovg_addr *to, const uint8_
 int replica_init(struct agent *a, char *err, size_t errlen);
 void replica_free(struct agent *a);
 void replica_start(struct agent *a);
+void replica_sync_now(struct agent *a);
 /* After every state call: save (before anything is sent), then push. */
 void replica_after(struct agent *a);
 void replica_receive(struct agent *a, const struct ovg_addr *from, const uint8_t *msg, size_t len);

@@ -353,10 +353,50 @@ void cmd_network(struct agent *a, struct ctl_conn *c, int argc, char **argv)
 	ctl_replyf(c, 1, "ovgossipd: unknown network command '%s'\n", argv[1]);
 }
 
+/* node rm needs this node caught up with its peers (-EAGAIN until then):
+ * ask for a sync and retry for a bounded time. One at a time. */
+#define NODE_RM_WAIT_MS 5000
+static struct {
+	struct agent *a;
+	struct ctl_conn *c;
+	char node[OVG_STATE_NAME_MAX + 1];
+	uint64_t deadline_ms;
+	ev_timer w;
+	bool busy;
+} node_rm_pending;
+
+static bool node_rm_try(struct agent *a, struct ctl_conn *c, const char *node, bool last)
+{
+	char err[256];
+	int rc = ovg_state_node_rm(a->state, ovg_now_ms(), node, err, sizeof(err));
+
+	replica_after(a);
+	if (rc == -EAGAIN && !last) {
+		replica_sync_now(a);
+		return false;
+	}
+	if (rc < 0) {
+		reply_err(c, err);
+		return true;
+	}
+	log_info("node %s removed: its endpoints are gone and its address blocks are ours", node);
+	ctl_replyf(c, 0, "node %s removed\n", node);
+	return true;
+}
+
+static void on_node_rm_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)revents;
+	if (node_rm_try(node_rm_pending.a, node_rm_pending.c, node_rm_pending.node,
+			ovg_now_ms() >= node_rm_pending.deadline_ms)) {
+		ev_timer_stop(loop, w);
+		node_rm_pending.busy = false;
+	}
+}
+
 void cmd_node(struct agent *a, struct ctl_conn *c, int argc, char **argv)
 {
 	struct ovg_swim_member m;
-	char err[256];
 
 	if (argc != 3 || (strcmp(argv[1], "rm") && strcmp(argv[1], "remove"))) {
 		ctl_replyf(c, 1, "ovgossipd: usage: node rm NODE\n");
@@ -368,12 +408,21 @@ void cmd_node(struct agent *a, struct ctl_conn *c, int argc, char **argv)
 			   m.state == OVG_STATE_ALIVE ? "alive" : "suspect");
 		return;
 	}
-	if (ovg_state_node_rm(a->state, ovg_now_ms(), argv[2], err, sizeof(err)) < 0) {
-		replica_after(a);
-		reply_err(c, err);
+	if (strlen(argv[2]) > OVG_STATE_NAME_MAX) {
+		ctl_replyf(c, 1, "ovgossipd: node %s not found\n", argv[2]);
 		return;
 	}
-	replica_after(a);
-	log_info("node %s removed: its endpoints are gone and its address blocks are ours", argv[2]);
-	ctl_replyf(c, 0, "node %s removed\n", argv[2]);
+	if (node_rm_pending.busy) {
+		ctl_replyf(c, 1, "ovgossipd: another node rm is in progress: try again in a moment\n");
+		return;
+	}
+	if (node_rm_try(a, c, argv[2], false))
+		return;
+	node_rm_pending.a = a;
+	node_rm_pending.c = c;
+	snprintf(node_rm_pending.node, sizeof(node_rm_pending.node), "%s", argv[2]);
+	node_rm_pending.deadline_ms = ovg_now_ms() + NODE_RM_WAIT_MS;
+	node_rm_pending.busy = true;
+	ev_timer_init(&node_rm_pending.w, on_node_rm_retry, 0.2, 0.2);
+	ev_timer_start(a->loop, &node_rm_pending.w);
 }

@@ -22,12 +22,13 @@
 #include "ovg/state.h"
 
 #define ATTACH_MAX         4096
+#define DIRTY_MAX          256      /* more changed networks at once: reconcile all */
 #define PENDING_MAX        64
 #define CONNECT_WAIT_MS    5000     /* an address block asked of another node */
 #define REPAIR_INTERVAL_S  10.0
 #define COALESCE_S         0.001
 #define SETTLE_MAX_S       10.0     /* restart: wait this long at most for the cluster */
-#define SETTLE_AFTER_JOIN_S 1.0     /* then this long for the state sync to land */
+#define SETTLE_AFTER_JOIN_S 5.0     /* then at most this long for the state sync to land */
 
 struct attach {
 	uint8_t net_id[16];
@@ -53,12 +54,20 @@ struct dataplane {
 	ev_io watch;
 	ev_timer settle;
 	bool dirty, full, settled;
+	/* networks to reconcile next (PARTIAL), unless dirty_all */
+	uint8_t (*dirty_ids)[16];
+	size_t ndirty;
+	bool dirty_all;
+	bool awaiting_sync;
+	bool settle_soon;       /* caught up: the settle timer is due now */
 	struct attach *att;
 	size_t natt;
 	struct pending pend[PENDING_MAX];
 	uint64_t reconciles;
 	uint64_t changes;
 };
+
+static void mark_dirty(struct dataplane *dp, const uint8_t net_id[16]);
 
 /* ---- attachments (state dir) ---------------------------------------------- */
 
@@ -155,6 +164,7 @@ struct build {
 	/* per network being built */
 	size_t l0, r0;
 	int err;
+	bool partial;     /* list a network even without local endpoints (removal) */
 };
 
 static bool grow(void **p, size_t *cap, size_t need, size_t sz)
@@ -178,7 +188,11 @@ static bool owner_vtep(struct agent *a, const char *node, struct in_addr *vtep)
 
 	if (ovg_swim_member_find(a->swim, node, &m) < 0)
 		return false;
-	if (m.state != OVG_STATE_ALIVE && m.state != OVG_STATE_SUSPECT)
+	/* A failed owner's endpoints leave the data plane. One that left keeps
+	 * them until it is reaped: a stopped agent (SIGTERM, a restart) leaves
+	 * its host's kernel forwarding, and `ovgossipd leave` has already
+	 * deleted its endpoints through the state. */
+	if (m.state == OVG_STATE_DEAD)
 		return false;
 	if (m.addr.len != 4)
 		return false;
@@ -223,16 +237,17 @@ static int build_net(void *ctx, const struct ovg_state_net *n)
 	struct build *b = ctx;
 	int rc;
 
-	if (!n->live)
-		return 0;
 	b->l0 = b->nl;
 	b->r0 = b->nr;
-	rc = ovg_state_ep_foreach(b->a->state, n->id, false, build_ep, b);
-	if (rc < 0 && rc != -ENOENT)
-		return rc;
+	if (n->live) {
+		rc = ovg_state_ep_foreach(b->a->state, n->id, false, build_ep, b);
+		if (rc < 0 && rc != -ENOENT)
+			return rc;
+	}
 	if (b->nl == b->l0) {
 		b->nr = b->r0;   /* no local endpoint: no sandbox, remotes not needed */
-		return 0;
+		if (!b->partial)
+			return 0;   /* a full reconcile removes unlisted sandboxes */
 	}
 	if (!grow((void **)&b->nets, &b->cap, b->n + 1, sizeof(*b->nets)))
 		return -ENOMEM;
@@ -281,7 +296,26 @@ static int reconcile(struct agent *a, bool full, char *err, size_t errlen)
 		}
 		i++;
 	}
-	rc = ovg_state_net_foreach(a->state, build_net, &b);
+	b.partial = !full && !dp->dirty_all;
+	if (b.partial) {
+		rc = 0;
+		for (size_t i = 0; i < dp->ndirty && rc == 0; i++) {
+			struct ovg_state_net n;
+			if (ovg_state_net_get(a->state, dp->dirty_ids[i], &n) < 0) {
+				/* deleted: a placeholder that only removes the sandbox */
+				memset(&n, 0, sizeof(n));
+				memcpy(n.id, dp->dirty_ids[i], 16);
+				n.vni = 1;
+				n.prefix = 24;
+				n.gateway = 1;
+			}
+			rc = build_net(&b, &n);
+		}
+	} else {
+		rc = ovg_state_net_foreach(a->state, build_net, &b);
+	}
+	dp->ndirty = 0;
+	dp->dirty_all = false;
 	if (rc < 0) {
 		snprintf(err, errlen, "building the desired state: %s", strerror(-rc));
 		build_free(&b);
@@ -291,7 +325,8 @@ static int reconcile(struct agent *a, bool full, char *err, size_t errlen)
 		b.nets[i].locals = b.locals + (uintptr_t)b.nets[i].locals;
 		b.nets[i].remotes = b.remotes + (uintptr_t)b.nets[i].remotes;
 	}
-	rc = ovg_overlay_reconcile(dp->ov, b.nets, b.n, full ? OVG_OVERLAY_FULL : 0, &st, err, errlen);
+	rc = ovg_overlay_reconcile(dp->ov, b.nets, b.n,
+				   (full ? OVG_OVERLAY_FULL : 0) | (b.partial ? OVG_OVERLAY_PARTIAL : 0), &st, err, errlen);
 	dp->reconciles++;
 	dp->changes += ovg_overlay_stats_changes(&st);
 	if (rc < 0)
@@ -412,13 +447,71 @@ static void on_watch(struct ev_loop *loop, ev_io *w, int revents)
 
 	if (ovg_overlay_watch_read(a->dp->ov, ids, 64, &n) == 0 && n > 0) {
 		log_debug("kernel state of %zu network(s) changed by someone else: reconciling", n);
+		for (size_t i = 0; i < n; i++)
+			mark_dirty(a->dp, ids[i]);
+		if (n == 64)
+			a->dp->dirty_all = true;
 		schedule(a);
 	}
 }
 
+static void mark_dirty(struct dataplane *dp, const uint8_t net_id[16])
+{
+	if (dp->dirty_all)
+		return;
+	for (size_t i = 0; i < dp->ndirty; i++)
+		if (!memcmp(dp->dirty_ids[i], net_id, 16))
+			return;
+	if (dp->ndirty >= DIRTY_MAX) {
+		dp->dirty_all = true;
+		return;
+	}
+	memcpy(dp->dirty_ids[dp->ndirty++], net_id, 16);
+}
+
+struct node_scan {
+	struct agent *a;
+	const char *node;
+	bool hit;
+};
+
+static int node_scan_ep(void *ctx, const struct ovg_state_ep *ep)
+{
+	struct node_scan *ns = ctx;
+	if (!strcmp(ep->node, ns->node)) {
+		ns->hit = true;
+		return 1;   /* stop: this network is affected */
+	}
+	return 0;
+}
+
+static int node_scan_net(void *ctx, const struct ovg_state_net *n)
+{
+	struct node_scan *ns = ctx;
+	ns->hit = false;
+	ovg_state_ep_foreach(ns->a->state, n->id, false, node_scan_ep, ns);
+	if (ns->hit)
+		mark_dirty(ns->a->dp, n->id);
+	return 0;
+}
+
+/* Membership of `node` changed: only networks where it has endpoints. */
+void dataplane_node_changed(struct agent *a, const char *node)
+{
+	struct node_scan ns = { .a = a, .node = node };
+
+	if (!a->dp || !a->state)
+		return;
+	ovg_state_net_foreach(a->state, node_scan_net, &ns);
+	if (a->dp->ndirty || a->dp->dirty_all)
+		schedule(a);
+}
+
 void dataplane_net_changed(struct agent *a, const uint8_t net_id[16])
 {
-	(void)net_id;
+	if (!a->dp)
+		return;
+	mark_dirty(a->dp, net_id);
 	schedule(a);
 	/* a connect waiting for an address block may go on now */
 	if (a->dp)
@@ -427,6 +520,9 @@ void dataplane_net_changed(struct agent *a, const uint8_t net_id[16])
 
 void dataplane_all_changed(struct agent *a)
 {
+	if (!a->dp)
+		return;
+	a->dp->dirty_all = true;
 	schedule(a);
 }
 
@@ -502,6 +598,7 @@ static bool try_connect(struct agent *a, struct ctl_conn *c, const uint8_t net_i
 		return true;
 	}
 	replica_after(a);   /* saves the state, then pushes the endpoint */
+	mark_dirty(dp, net_id);
 	reconcile(a, false, err, sizeof(err));
 	at = find_attach(dp, net_id, ep.raw_name);
 	if (!at || !at->ifname[0]) {
@@ -616,6 +713,7 @@ void dataplane_disconnect(struct agent *a, struct ctl_conn *c, const uint8_t net
 		drop_attach(dp, at);
 		save_attachments(a);
 		replica_after(a);
+		mark_dirty(dp, net_id);
 		if (dp->settled)
 			reconcile(a, false, err, sizeof(err));
 		log_info("endpoint %s disconnected from %s", name, n.name);
@@ -634,6 +732,7 @@ void dataplane_depart(struct agent *a)
 		return;
 	dp->natt = 0;
 	save_attachments(a);
+	dp->dirty_all = true;
 	reconcile(a, false, err, sizeof(err));
 }
 
@@ -676,7 +775,10 @@ int dataplane_init(struct agent *a, char *err, size_t errlen)
 	struct dataplane *dp = calloc(1, sizeof(*dp));
 	struct ovg_overlay_cfg oc = { 0 };
 
-	if (!dp || !(dp->att = calloc(ATTACH_MAX, sizeof(*dp->att)))) {
+	if (!dp || !(dp->att = calloc(ATTACH_MAX, sizeof(*dp->att))) ||
+	    !(dp->dirty_ids = calloc(DIRTY_MAX, sizeof(*dp->dirty_ids)))) {
+		if (dp)
+			free(dp->att);
 		free(dp);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -731,11 +833,44 @@ void dataplane_joined(struct agent *a)
 {
 	struct dataplane *dp = a->dp;
 
-	if (!dp || dp->settled)
+	if (!dp || dp->settled || dp->settle_soon)
 		return;
-	/* membership is here; give the state sync that follows a moment */
+	/* membership is here; the state sync follows (dataplane_caught_up),
+	 * this bounds the wait for it */
 	ev_timer_stop(a->loop, &dp->settle);
 	ev_timer_set(&dp->settle, SETTLE_AFTER_JOIN_S, 0.0);
+	ev_timer_start(a->loop, &dp->settle);
+}
+
+void dataplane_sync_state(struct agent *a, bool awaiting)
+{
+	struct dataplane *dp = a->dp;
+
+	if (!dp || dp->settled)
+		return;
+	if (awaiting) {
+		dp->awaiting_sync = true;
+		return;
+	}
+	if (dp->awaiting_sync && !awaiting) {
+		/* what we asked for has arrived: settle right away */
+		dp->awaiting_sync = false;
+		dp->settle_soon = true;
+		ev_timer_stop(a->loop, &dp->settle);
+		ev_timer_set(&dp->settle, 0.0, 0.0);
+		ev_timer_start(a->loop, &dp->settle);
+	}
+}
+
+void dataplane_caught_up(struct agent *a)
+{
+	struct dataplane *dp = a->dp;
+
+	if (!dp || dp->settled || dp->awaiting_sync)
+		return;
+	dp->settle_soon = true;
+	ev_timer_stop(a->loop, &dp->settle);
+	ev_timer_set(&dp->settle, 0.0, 0.0);
 	ev_timer_start(a->loop, &dp->settle);
 }
 
@@ -749,6 +884,7 @@ void dataplane_free(struct agent *a)
 	if (dp->nl)
 		ovg_overlay_nl_free(dp->nl);
 	free(dp->att);
+	free(dp->dirty_ids);
 	free(dp);
 	a->dp = NULL;
 }

@@ -18,6 +18,12 @@ void dataplane_free(struct agent *a);
 /* Converged view of one network / of all (membership) changed: reconcile soon. */
 void dataplane_net_changed(struct agent *a, const uint8_t net_id[16]);
 void dataplane_all_changed(struct agent *a);
+/* Membership of one node changed: the networks where it has endpoints. */
+void dataplane_node_changed(struct agent *a, const char *node);
+/* Restart: the state sync we asked a peer for is on its way (true) or has
+ * landed (false); caught_up: a peer's digest showed nothing we lack. */
+void dataplane_sync_state(struct agent *a, bool awaiting);
+void dataplane_caught_up(struct agent *a);
 /* `leave`: detach every local endpoint and remove the sandboxes. */
 void dataplane_depart(struct agent *a);
 /* Sandbox path of a network on this host ("" if none). */

@@ -235,8 +235,38 @@ out:
 
 /* ---- receiving ------------------------------------------------------------ */
 
+/* A digest that came by TCP has no usable source address: its first entry
+ * names the sender, whose gossip address membership knows. */
+static bool digest_sender(struct agent *a, const uint8_t *msg, size_t len, struct ovg_addr *out)
+{
+	struct ovg_state_wdigest *d;
+	struct ovg_swim_member m;
+	struct ovg_env env;
+	char name[OVG_STATE_NAME_MAX + 1];
+	bool ok = false;
+
+	if (ovg_env_decode(msg, len, &env) < 0 ||
+	    (env.kind != OVG_ENV_STATE_DIGEST && env.kind != OVG_ENV_STATE_REQUEST))
+		return false;
+	d = malloc(sizeof(*d));
+	if (!d)
+		return false;
+	if (ovg_state_wdigest_decode(env.body.p, env.body.len, d) == 0 && d->count > 0 &&
+	    d->entries[0].name.len <= OVG_STATE_NAME_MAX) {
+		memcpy(name, d->entries[0].name.p, d->entries[0].name.len);
+		name[d->entries[0].name.len] = '\0';
+		if (ovg_swim_member_find(a->swim, name, &m) == 0 && !m.is_self) {
+			*out = m.addr;
+			ok = true;
+		}
+	}
+	free(d);
+	return ok;
+}
+
 void replica_receive(struct agent *a, const struct ovg_addr *from, const uint8_t *msg, size_t len)
 {
+	struct ovg_addr sender;
 	struct ovg_state_rx rx;
 	uint8_t buf[OVG_UDP_MAX];
 	size_t blen;
@@ -252,6 +282,20 @@ void replica_receive(struct agent *a, const struct ovg_addr *from, const uint8_t
 	replica_after(a);
 	if (rx.kind == OVG_ENV_STATE_DELTA && rx.forward)
 		fanout(a, msg, len, EAGER_FORWARD, from);
+	if (rx.kind == OVG_ENV_STATE_DELTA && (!from || (a->sync_from.len && ovg_addr_eq(from, &a->sync_from))))
+		dataplane_sync_state(a, false);   /* a sync we asked for (TCP, or from that peer) */
+	if (a->pp_peer)
+		log_debug("push-pull state: kind %u, request %d, lacks %d", rx.kind, rx.send_request, rx.peer_lacks);
+	if (a->pp_peer && rx.kind == OVG_ENV_STATE_DIGEST) {
+		if (rx.send_request) {
+			a->sync_from = *a->pp_peer;
+			dataplane_sync_state(a, true);
+		} else {
+			dataplane_caught_up(a);
+		}
+	}
+	if (!from && (rx.send_request || rx.peer_lacks) && !a->pp_peer && digest_sender(a, msg, len, &sender))
+		from = &sender;
 	if (!from)
 		return;
 	if (rx.send_request &&
@@ -277,6 +321,16 @@ static void send_digest(struct agent *a, const struct ovg_addr *to)
 	if (big && ovg_state_digest_encode(a->state, OVG_ENV_STATE_DIGEST, big, OVG_STREAM_MAX, &len) == 0)
 		agent_send_user_tcp(a, to, big, len);
 	free(big);
+}
+
+/* Ask a few peers for what we lack (node rm waits for this). */
+void replica_sync_now(struct agent *a)
+{
+	struct peer p[3];
+	size_t n = pick_peers(a, p, 3, NULL);
+
+	for (size_t i = 0; i < n; i++)
+		send_digest(a, &p[i].addr);
 }
 
 static void on_digest_timer(struct ev_loop *loop, ev_timer *w, int revents)
@@ -332,10 +386,10 @@ void replica_merge_state(void *ctx, const uint8_t *buf, size_t len, bool join, u
 
 void replica_member_event(struct agent *a, enum ovg_swim_event ev, const struct ovg_swim_member *m)
 {
-	(void)m;
-	if (ev == OVG_SWIM_EV_JOIN || ev == OVG_SWIM_EV_DEAD || ev == OVG_SWIM_EV_LEFT ||
+	/* suspect and left owners keep their endpoints in the data plane */
+	if (ev == OVG_SWIM_EV_JOIN || ev == OVG_SWIM_EV_DEAD || ev == OVG_SWIM_EV_REAP ||
 	    ev == OVG_SWIM_EV_UPDATE)
-		dataplane_all_changed(a);
+		dataplane_node_changed(a, m->name);
 	if (ev == OVG_SWIM_EV_JOIN)
 		replica_after(a);   /* IPAM requests waiting for that node */
 }

@@ -260,7 +260,9 @@ int ipam_handle_request(struct ovg_state *st, const struct ovg_state_wipam *req,
 	int rc;
 
 	*granted = 0;
-	if (!net_usable(n))
+	/* Restarted and not yet caught up with a peer: we might have been
+	 * removed (node rm) meanwhile and no longer own what we think we own. */
+	if (!net_usable(n) || !st->caught_up)
 		return 0;
 	rc = owner_intern(st, (const char *)req->name.p, req->name.len, req->instance, &to);
 	if (rc)
@@ -340,20 +342,23 @@ int ipam_reclaim(struct ovg_state *st)
 {
 	bool any = false;
 	int rc = 0;
-	for (uint32_t i = 0; i < st->nowners && !any; i++)
-		any = st->owners[i].rm_count && st_is_primary_remover(st, i);
-	if (!any)
-		return 0;
-	for (struct net *n = st->nets; n && rc == 0; n = n->lnext) {
+	/* whose blocks are ours to take, decided once per owner */
+	bool *mine = calloc(st->nowners + 1, sizeof(*mine));
+	if (!mine)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < st->nowners; i++) {
+		mine[i] = i != st->self && st->owners[i].rm_count && st_is_primary_remover(st, i);
+		any |= mine[i];
+	}
+	for (struct net *n = st->nets; n && any && rc == 0; n = n->lnext) {
 		uint32_t g;
 		if (!net_usable(n))
 			continue;
-		for (uint32_t b = 0; b < n->nblocks && rc == 0; b++) {
-			uint32_t owner = ipam_block_owner(n, b, &g);
-			if (owner != st->self && owner_removed(st, owner) && st_is_primary_remover(st, owner))
+		for (uint32_t b = 0; b < n->nblocks && rc == 0; b++)
+			if (mine[ipam_block_owner(n, b, &g)])
 				rc = give(st, n, b, st->self);
-		}
 	}
+	free(mine);
 	return rc;
 }
 
@@ -407,6 +412,12 @@ int ovg_state_block_foreach(const struct ovg_state *st, const uint8_t net_id[16]
 		snprintf(v.owner, sizeof(v.owner), "%s", o->name);
 		v.owner_instance = o->inst;
 		v.local = owner == st->self;
+		if (n->blocks[b]) {
+			const struct owner *f = owner_get(st, n->blocks[b]->owner);
+			snprintf(v.from, sizeof(v.from), "%s", f->name);
+			v.from_instance = f->inst;
+			v.from_version = n->blocks[b]->version;
+		}
 		for (uint32_t i = 0; i < n->bsize; i++)
 			v.used += addr_user(st, n, v.first + i) != NULL;
 		rc = cb(ctx, &v);

@@ -2,9 +2,10 @@
  * Replicated state: the record store. Records live in per-owner version lists
  * (for deltas), a key table (for replacement by newer versions) and, for
  * endpoints, (network, address) and (network, name) indexes. Applying is
- * idempotent and order-free; the drop rules (deleted networks, removed
- * instances, superseded block generations) depend only on records that are
- * never dropped themselves, so every node ends up holding the same records.
+ * idempotent and order-free; the drop rules (records of deleted networks,
+ * endpoints of removed instances, records that do not fit their network's
+ * definition) depend only on records that are never dropped themselves, so
+ * every node ends up holding the same records.
  */
 #include "gossip/state_int.h"
 
@@ -76,7 +77,7 @@ static uint64_t key_hash(const struct key *k)
 		break;
 	case OVG_REC_XFER:
 		h = hash_u64(h, (uintptr_t)k->net);
-		h = hash_u64(h, (uint64_t)k->block << 32 | k->gen);
+		h = hash_u64(h, k->block);
 		break;
 	case OVG_REC_NODERM:
 		h = hash_u64(h, k->target);
@@ -108,7 +109,7 @@ static bool rec_matches(const struct rec *r, const struct key *k)
 	case OVG_REC_EP:
 		return r->net == k->net && r->name_len == k->nlen && memcmp(r->name, k->name, k->nlen) == 0;
 	case OVG_REC_XFER:
-		return r->net == k->net && r->block == k->block && r->gen == k->gen;
+		return r->net == k->net && r->block == k->block;
 	case OVG_REC_NODERM:
 		return r->target == k->target;
 	default:
@@ -480,36 +481,34 @@ static void rec_purge(struct ovg_state *st, struct rec *r)
 	st_free(st, r);
 }
 
+/* Block transfers, best first: the higher generation; at one generation
+ * (only possible around node rm) a reclaim (writer takes the block itself)
+ * before a hand-over, as node rm is the operator's last word; then by name. */
 static int xfer_order(const struct ovg_state *st, const struct rec *a, const struct rec *b)
 {
 	if (a->gen != b->gen)
-		return a->gen > b->gen ? -1 : 1;        /* higher generation first */
+		return a->gen > b->gen ? -1 : 1;
+	bool ra = a->owner == a->target, rb = b->owner == b->target;
+	if (ra != rb)
+		return ra ? -1 : 1;
 	int c = owner_cmp(st, a->owner, b->owner);
 	if (c)
 		return c;
 	return owner_cmp(st, a->target, b->target);
 }
 
-/* Put an XFER into its block's list (only the highest generation is kept).
- * False: it is of a lower generation than what the block has: purge it. */
-static bool xfer_place(struct ovg_state *st, struct net *n, struct rec *r)
+/* Put an XFER into its block's list, best first. Every writer's latest
+ * transfer of a block stays (keyed by writer and block, so at most one each):
+ * a node that handed a block on must still know it after a restart, even
+ * once the block has moved further. */
+static void xfer_place(struct ovg_state *st, struct net *n, struct rec *r)
 {
 	struct rec **pp = &n->blocks[r->block];
-	if (*pp && (*pp)->gen > r->gen)
-		return false;
-	if (*pp && (*pp)->gen < r->gen) {
-		while (*pp) {
-			struct rec *old = *pp;
-			rec_purge(st, old);     /* unlinks itself from this list */
-		}
-	}
-	pp = &n->blocks[r->block];
 	while (*pp && xfer_order(st, *pp, r) < 0)
 		pp = &(*pp)->inext;
 	r->inext = *pp;
 	*pp = r;
 	r->in_block = true;
-	return true;
 }
 
 static void xfer_unplace(struct net *n, struct rec *r)
@@ -570,7 +569,9 @@ static int net_define(struct ovg_state *st, struct net *n, struct rec *def)
 	while (p) {
 		struct rec *next = p->inext;
 		p->inext = NULL;
-		if (p->block >= nblocks || !xfer_place(st, n, p)) {
+		if (p->block < nblocks) {
+			xfer_place(st, n, p);
+		} else {
 			/* not in any list now: unlink the rest by hand */
 			owner_list_remove(st, p);
 			rtab_remove(&st->ktab, p, p->khash);
@@ -687,6 +688,7 @@ static int rec_link(struct ovg_state *st, struct rec *r)
 		break;
 	case OVG_REC_NETDEL:
 		net_delete(st, n);
+		st->dirty = true;       /* saved tombstones keep a restart from showing it */
 		break;
 	case OVG_REC_EP:
 		ep_index(st, r);
@@ -694,10 +696,7 @@ static int rec_link(struct ovg_state *st, struct rec *r)
 		break;
 	case OVG_REC_XFER:
 		if (n->def) {
-			/* apply_rec dropped lower generations already */
-			bool placed = xfer_place(st, n, r);
-			assert(placed);
-			(void)placed;
+			xfer_place(st, n, r);
 		} else {
 			r->inext = n->pending;
 			n->pending = r;
@@ -720,6 +719,7 @@ static int rec_link(struct ovg_state *st, struct rec *r)
 					net_touch(st, m);
 		}
 		st->check_owners = true;
+		st->dirty = true;
 		if (r->target == st->self)
 			st->self_removed = true;
 		break;
@@ -820,8 +820,6 @@ int apply_rec(struct ovg_state *st, uint32_t oi, const struct ovg_state_wrec *w,
 		st->dropped++;
 		return 0;
 	}
-	if (w->kind == OVG_REC_XFER && n->def && n->blocks[w->block] && n->blocks[w->block]->gen > w->gen)
-		return 0;
 
 	struct key k = { .owner = oi, .kind = w->kind, .net = n, .name = (const char *)w->name.p,
 			 .nlen = w->name.len, .block = w->block, .gen = w->gen, .target = target };
@@ -921,16 +919,29 @@ static uint32_t primary_remover(const struct ovg_state *st, uint32_t target)
 
 /* Retire older instances of our own name (their state dir is gone: we are
  * what runs under this name now). */
+bool st_caught_up_all(const struct ovg_state *st);
+bool st_caught_up_all(const struct ovg_state *st)
+{
+	for (uint32_t i = 0; i < st->nowners; i++)
+		if (i != st->self && st->owners[i].wm < st->owners[i].adv)
+			return false;
+	return true;
+}
+
 static void retire_old_selves(struct ovg_state *st, uint64_t now_ms)
 {
 	const struct owner *me = owner_get(st, st->self);
-	if (!me->node)
+	/* Only once we hold everything peers have shown us: the old instance's
+	 * last records, and any node rm of it (which makes ours unneeded). */
+	if (!me->node || !st_caught_up_all(st))
 		return;
 	uint64_t my_ms = me->node->ms, my_inst = me->inst;
 	for (uint32_t i = 0; i < st->nowners; i++) {
 		const struct owner *o = owner_get(st, i);
 		if (i == st->self || o->rm_count || !o->node || strcmp(o->name, st->name) != 0)
 			continue;
+		if (!o->adv)
+			continue;       /* no peer has shown it to us yet */
 		if (o->node->ms > my_ms || (o->node->ms == my_ms && o->inst > my_inst))
 			continue;
 		struct ovg_state_wrec w = { .kind = OVG_REC_NODERM, .ms = now_ms,
@@ -940,10 +951,27 @@ static void retire_old_selves(struct ovg_state *st, uint64_t now_ms)
 	}
 }
 
+/* Who takes over a removed instance's blocks: its primary remover, or if
+ * that one was removed too, whoever takes over from it (bounded). */
 bool st_is_primary_remover(const struct ovg_state *st, uint32_t target);
 bool st_is_primary_remover(const struct ovg_state *st, uint32_t target)
 {
-	return primary_remover(st, target) == st->self;
+	for (int depth = 0; depth < 16; depth++) {
+		uint32_t r = primary_remover(st, target);
+		if (r == NO_OWNER)
+			return false;
+		/* Only with all the removed one did before its removal in hand
+		 * (a restart forgets it): else a hand-over of its we have not
+		 * seen yet would be taken back. */
+		struct key k = { .owner = r, .kind = OVG_REC_NODERM, .target = target };
+		const struct rec *rm = key_lookup(st, &k);
+		if (owner_get(st, target)->wm < rm->target_version)
+			return false;
+		if (!owner_removed(st, r))
+			return r == st->self;
+		target = r;
+	}
+	return false;
 }
 
 void after_changes(struct ovg_state *st, uint64_t now_ms)
@@ -1002,6 +1030,7 @@ struct ovg_state *ovg_state_new(const struct ovg_state_config *cfg, uint64_t now
 		if (rc)
 			goto fail;
 	} else {
+		st->caught_up = true;
 		uint64_t inst = 0;
 		while (inst == 0)
 			inst = ovg_rng_next(&st->rng);

@@ -47,6 +47,7 @@ struct owner {
 	char name[OVG_STATE_NAME_MAX + 1];
 	uint64_t inst;
 	uint64_t wm;                    /* holds all records with version <= wm */
+	uint64_t adv;                   /* highest watermark a peer's digest showed */
 	struct rec *head, *tail;
 	struct rec *node;               /* its NODE record, if known */
 	uint32_t rm_count;              /* NODERM records naming it */
@@ -99,6 +100,7 @@ struct ovg_state {
 	bool superseded;
 	bool self_removed;              /* seen a NODERM for us: start a new instance */
 	bool check_owners;              /* look for removed owners' blocks / our old instances */
+	bool caught_up;                 /* since the restart, a peer's digest showed nothing we lack */
 
 	struct owner *owners;
 	uint32_t nowners, owners_cap;

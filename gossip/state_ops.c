@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include "gossip/state_int.h"
 
+bool st_caught_up_all(const struct ovg_state *st);
+
 static int check_name(const char *what, const char *name, char *err, size_t errlen)
 {
 	size_t len = name ? strlen(name) : 0;
@@ -364,12 +366,15 @@ int ovg_state_node_rm(struct ovg_state *st, uint64_t now_ms, const char *node, c
 		seterr(err, errlen, "cannot remove this node itself: use leave");
 		return -EINVAL;
 	}
-	for (uint32_t i = 0; i < st->nowners; i++) {
+	for (uint32_t i = 0; i < st->nowners; i++)
+		known += strcmp(owner_get(st, i)->name, node) == 0;
+	if (known && !st_caught_up_all(st)) {
+		seterr(err, errlen, "still receiving records from peers: retry node rm %s in a moment", node);
+		rc = -EAGAIN;
+	}
+	for (uint32_t i = 0; i < st->nowners && rc == 0; i++) {
 		const struct owner *o = owner_get(st, i);
-		if (strcmp(o->name, node) != 0)
-			continue;
-		known++;
-		if (o->rm_count)
+		if (strcmp(o->name, node) != 0 || o->rm_count)
 			continue;
 		struct ovg_state_wrec w = { .kind = OVG_REC_NODERM, .name = ovg_bytes_make(o->name, strlen(o->name)),
 					    .instance = o->inst, .target_version = o->wm, .ms = now_ms };
@@ -378,7 +383,9 @@ int ovg_state_node_rm(struct ovg_state *st, uint64_t now_ms, const char *node, c
 			break;
 		removed++;
 	}
-	if (rc) {
+	if (rc == -EAGAIN) {
+		/* err says why */
+	} else if (rc) {
 		seterr(err, errlen, "cannot store the removal of node %s: %s", node, strerror(-rc));
 	} else if (!known) {
 		seterr(err, errlen, "node %s is unknown", node);

@@ -1,13 +1,13 @@
 /*
- * Replicated state: persistence. The saved form reuses the DELTA encoding:
+ * Replicated state: persistence. Everything we hold is saved, in the DELTA
+ * encoding, with our watermarks:
  *
  *   "OVGS" 01 | msgpack [name, instance, version, [section...]]
  *
- * The first section holds all our own records (0, version]. Further sections
- * hold other instances' records a restart needs before anti-entropy catches
- * up (definitions of networks we have endpoints or blocks in, the transfers
- * that gave us blocks, every network tombstone and node removal) with from = UINT64_MAX, so loading them never claims a
- * watermark for their writers.
+ * one section per instance: (0, watermark] and all its records we hold. So a
+ * restart forgets only what arrived after the last save, which anti-entropy
+ * brings back; and the logs of instances that are gone for good (removed,
+ * or wiped) survive as long as any node saved them.
  */
 #include "gossip/state_int.h"
 
@@ -21,42 +21,15 @@ static void put_rec(const struct ovg_state *st, struct ovg_mp_writer *w, const s
 	ovg_state_wrec_encode(w, &wr);
 }
 
-/* Foreign records we keep across a restart, grouped per writer. */
-static bool keep_foreign(const struct ovg_state *st, const struct rec *r)
-{
-	struct net *n = r->net;
-	uint32_t gen;
-	if (r->owner == st->self)
-		return false;
-	/* tombstones, so a restart never shows what was deleted or removed */
-	if (r->kind == OVG_REC_NETDEL || r->kind == OVG_REC_NODERM)
-		return true;
-	if (!net_usable(n))
-		return false;
-	if (r->kind == OVG_REC_NET)
-		return r == n->def && (ipam_blocks_of(n, st->self) > 0 || n->neps > 0);
-	if (r->kind == OVG_REC_XFER)
-		return r->in_block && n->blocks[r->block] == r &&
-		       ipam_block_owner(n, r->block, &gen) == st->self;
-	return false;
-}
-
 static size_t encode_all(const struct ovg_state *st, uint8_t *buf, size_t cap, int *rc)
 {
 	struct ovg_mp_writer w;
 	const struct owner *me = owner_get(st, st->self);
-	uint32_t nsec = 1;
+	uint32_t nsec = 0;
 	size_t len = 0;
 
-	for (uint32_t i = 0; i < st->nowners; i++) {
-		if (i == st->self)
-			continue;
-		for (const struct rec *r = owner_get(st, i)->head; r; r = r->next)
-			if (keep_foreign(st, r)) {
-				nsec++;
-				break;
-			}
-	}
+	for (uint32_t i = 0; i < st->nowners; i++)
+		nsec += owner_visible(owner_get(st, i));
 	ovg_mp_writer_init(&w, buf, cap);
 	ovg_mp_write_verbatim(&w, save_magic, sizeof(save_magic));
 	ovg_mp_write_array(&w, 4);
@@ -64,27 +37,15 @@ static size_t encode_all(const struct ovg_state *st, uint8_t *buf, size_t cap, i
 	ovg_mp_write_uint(&w, me->inst);
 	ovg_mp_write_uint(&w, me->wm);
 	ovg_mp_write_array(&w, nsec);
-
-	struct ovg_state_wsection sec = { .name = ovg_bytes_make(me->name, strlen(me->name)), .instance = me->inst,
-					  .from = 0, .to = me->wm, .records = me->nrecs };
-	ovg_state_wsection_encode(&w, &sec);
-	for (const struct rec *r = me->head; r; r = r->next)
-		put_rec(st, &w, r);
 	for (uint32_t i = 0; i < st->nowners; i++) {
 		const struct owner *o = owner_get(st, i);
-		uint32_t cnt = 0;
-		if (i == st->self)
+		if (!owner_visible(o))
 			continue;
-		for (const struct rec *r = o->head; r; r = r->next)
-			cnt += keep_foreign(st, r);
-		if (!cnt)
-			continue;
-		sec = (struct ovg_state_wsection){ .name = ovg_bytes_make(o->name, strlen(o->name)),
-						   .instance = o->inst, .from = UINT64_MAX, .to = 0, .records = cnt };
+		struct ovg_state_wsection sec = { .name = ovg_bytes_make(o->name, strlen(o->name)),
+						  .instance = o->inst, .from = 0, .to = o->wm, .records = o->nrecs };
 		ovg_state_wsection_encode(&w, &sec);
 		for (const struct rec *r = o->head; r; r = r->next)
-			if (keep_foreign(st, r))
-				put_rec(st, &w, r);
+			put_rec(st, &w, r);
 	}
 	*rc = ovg_mp_writer_finish(&w, &len);
 	return w.overflow ? 0 : len;
@@ -163,6 +124,8 @@ int state_load(struct ovg_state *st, const uint8_t *buf, size_t len)
 		}
 		if (rc != -ENOENT)
 			return rc;
+		struct owner *o = owner_get(st, oi);
+		o->wm = OVG_MAX(o->wm, sec.to);
 	}
 	if (rc != -ENOENT)
 		return rc;

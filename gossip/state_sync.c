@@ -35,12 +35,13 @@ int ovg_state_digest_encode(const struct ovg_state *st, uint8_t kind, uint8_t *b
 	idx = malloc((st->nowners + 1) * sizeof(*idx));
 	if (!idx)
 		return -ENOMEM;
-	uint32_t n = 0;
+	/* we come first (the receiver learns who speaks), the rest sorted */
+	uint32_t n = 1;
+	idx[0] = st->self;
 	for (uint32_t i = 0; i < st->nowners; i++)
-		if (owner_visible(owner_get(st, i)))
+		if (i != st->self && owner_visible(owner_get(st, i)))
 			idx[n++] = i;
-	/* sorted, so equal states give equal bytes */
-	qsort_r(idx, n, sizeof(*idx), owner_idx_cmp, (void *)st);
+	qsort_r(idx + 1, n - 1, sizeof(*idx), owner_idx_cmp, (void *)st);
 	ovg_mp_writer_init(&w, buf, cap);
 	put_env(&w, kind);
 	ovg_mp_write_array(&w, n);
@@ -323,6 +324,11 @@ static int compare_digest(struct ovg_state *st, const uint8_t *body, size_t len,
 			continue;
 		}
 		seen[oi] = true;
+		struct owner *o = owner_get(st, oi);
+		/* what others hold of an instance, not what it says of itself:
+		 * its own last records may die with it */
+		if (j > 0 && e->version > o->adv)
+			o->adv = e->version;
 		if (e->version > owner_get(st, oi)->wm)
 			rx->send_request = true;
 		if (e->version < owner_get(st, oi)->wm)
@@ -331,6 +337,9 @@ static int compare_digest(struct ovg_state *st, const uint8_t *body, size_t len,
 	for (uint32_t i = 0; i < st->nowners; i++)
 		if (!seen[i] && owner_get(st, i)->wm > 0)
 			rx->peer_lacks = true;
+	if (!rx->send_request)
+		st->caught_up = true;
+	st->check_owners = true;        /* retiring waits for this */
 out:
 	free(d);
 	free(seen);

@@ -158,7 +158,9 @@ void ep_fill(const struct ovg_state *st, const struct rec *e, struct ovg_state_e
 	out->mac[5] = e->ip;
 	out->created_ms = e->ms;
 	out->version = e->version;
+	out->block_gen = e->gen;
 	out->local = e->owner == st->self;
+	out->detached = e->detached;
 	out->live = ep_live(st, e);
 	if (!out->live && ep_base_live(st, e))
 		out->conflict |= OVG_STATE_CONFLICT_IP;

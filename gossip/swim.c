@@ -832,9 +832,14 @@ static void alive_node(struct ovg_swim *s, const struct ovg_alive *a, bool boots
 			m->vsn_known = true;
 		}
 	} else if (!addr_eq(&m->addr, &addr)) {
-		bool reclaim = m->state == OVG_STATE_LEFT ||
-			       (m->state == OVG_STATE_DEAD &&
-				now - m->state_change_ms >= s->cfg.dead_reclaim_ms);
+		/* memberlist takes any incarnation here; we want a newer one, so
+		 * stale gossip cannot move a dead member back to an old address
+		 * (a restarted node that reset its incarnation refutes its own
+		 * death from the join push-pull and comes back newer) */
+		bool reclaim = (m->state == OVG_STATE_LEFT ||
+				(m->state == OVG_STATE_DEAD &&
+				 now - m->state_change_ms >= s->cfg.dead_reclaim_ms)) &&
+			       a->incarnation > m->inc;
 		if (!reclaim || m == s->self) {
 			slog(s, OVG_SWIM_LOG_WARN,
 			     "swim: conflicting address for %s (state %d), ignoring alive",
@@ -1483,11 +1488,18 @@ static void handle_ack(struct ovg_swim *s, uint32_t seq, uint64_t now)
 	}
 }
 
+static bool user_fits(const struct ovg_swim *s, size_t len_with_type)
+{
+	return len_with_type + COMPOUND_HDR + COMPOUND_PER_MSG <= s->cfg.packet_budget &&
+	       len_with_type <= OVG_BCAST_MSG_MAX;
+}
+
+/* msg starts with the 08 type byte. */
 static void handle_user(struct ovg_swim *s, const uint8_t *msg, size_t len, uint64_t now)
 {
 	if (!s->io.user_msg)
 		return;
-	if (s->io.user_msg(s->io.ctx, msg + 1, len - 1, now))
+	if (s->io.user_msg(s->io.ctx, msg + 1, len - 1, now) && user_fits(s, len))
 		queue_msg(s, NULL, msg, len, false);
 }
 
@@ -1578,6 +1590,8 @@ int ovg_swim_handle_msgs(struct ovg_swim *s, const struct ovg_addr *from,
 {
 	int bad = 0;
 
+	if (!from || (n && !msgs))
+		return -EINVAL;
 	enter(s, now_ms);
 	if (s->depth == 1 && from) {
 		s->excl = *from;
@@ -1599,6 +1613,8 @@ int ovg_swim_handle_msg(struct ovg_swim *s, const struct ovg_addr *from, const u
 	uint64_t bad_before = s->st.msgs_bad;
 	int rc;
 
+	if (!from || (len && !msg))
+		return -EINVAL;
 	enter(s, now_ms);
 	if (s->depth == 1 && from) {
 		s->excl = *from;
@@ -1610,6 +1626,26 @@ int ovg_swim_handle_msg(struct ovg_swim *s, const struct ovg_addr *from, const u
 	if (rc == 0 && s->st.msgs_bad != bad_before)
 		rc = -EBADMSG;
 	return rc;
+}
+
+void ovg_swim_handle_stream_user(struct ovg_swim *s, const uint8_t *msg, size_t len,
+				 uint64_t now_ms)
+{
+	uint8_t *buf;
+
+	if (!s->io.user_msg)
+		return;
+	enter(s, now_ms);
+	if (s->io.user_msg(s->io.ctx, msg, len, now_ms) && user_fits(s, len + 1)) {
+		buf = malloc(len + 1);
+		if (buf) {
+			buf[0] = OVG_MSG_USER;
+			memcpy(buf + 1, msg, len);
+			queue_msg(s, NULL, buf, len + 1, false);
+			free(buf);
+		}
+	}
+	leave_call(s, now_ms);
 }
 
 void ovg_swim_tcp_ping_result(struct ovg_swim *s, uint32_t seq, bool ok, uint64_t now_ms)
@@ -1733,8 +1769,7 @@ int ovg_swim_user_broadcast(struct ovg_swim *s, const uint8_t *msg, size_t len,
 	uint8_t *buf;
 	int rc;
 
-	if (len + 1 + COMPOUND_HDR + COMPOUND_PER_MSG > s->cfg.packet_budget ||
-	    len + 1 > OVG_BCAST_MSG_MAX)
+	if (!user_fits(s, len + 1))
 		return -EMSGSIZE;
 	buf = malloc(len + 1);
 	if (!buf)

@@ -211,7 +211,10 @@ static int f_ensure_devices(void *ctx, void *sb, const struct ovg_overlay_dev_cf
 	(void)err;
 	(void)errlen;
 	f->n_ensure++;
-	if (!s->devices_ok || memcmp(&s->dev, cfg, sizeof(*cfg)) != 0) {
+	bool same = s->dev.vni == cfg->vni && s->dev.port == cfg->port && s->dev.mtu == cfg->mtu &&
+		    s->dev.gateway.s_addr == cfg->gateway.s_addr && s->dev.prefix == cfg->prefix;
+
+	if (!s->devices_ok || !same) {
 		/* a new vxlan0 starts with empty tables */
 		if (s->vxlan_ifindex == 0 || s->dev.vni != cfg->vni || s->dev.port != cfg->port) {
 			s->vxlan_ifindex = f->next_ifindex++;

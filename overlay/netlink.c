@@ -30,6 +30,7 @@
 #include <linux/if_link.h>
 #include <linux/magic.h>
 #include <linux/neighbour.h>
+#include <linux/net_namespace.h>
 #include <linux/netlink.h>
 #include <linux/nsfs.h>
 #include <linux/rtnetlink.h>
@@ -66,12 +67,13 @@ struct nlx {
 
 struct nsb {
 	char path[OVG_OVERLAY_PATH_MAX];
-	int nsfd;
 	struct nl_sock *req;
 	struct nl_sock *evt;
 	struct nl_cache *links;     /* snapshot from the last ensure_devices */
 	int br_ifindex;
 	int vx_ifindex;
+	uint32_t mtu;               /* of vxlan0 and veths, from ensure_devices */
+	int home_nsid;              /* the agent's namespace as seen from here; -1 unknown */
 	uint32_t seq;               /* our own sequence space on req */
 };
 
@@ -164,25 +166,35 @@ static int sock_open(bool events, struct nl_sock **out)
 }
 
 struct sock_arg {
-	bool events;
-	struct nl_sock *sk;
+	struct nl_sock *req;
+	struct nl_sock *evt;        /* only if want_evt */
+	bool want_evt;
 };
 
 static int sock_open_fn(void *p)
 {
 	struct sock_arg *a = p;
+	int e = sock_open(false, &a->req);
 
-	return sock_open(a->events, &a->sk);
+	if (e == 0 && a->want_evt && (e = sock_open(true, &a->evt)) < 0) {
+		nl_socket_free(a->req);
+		a->req = NULL;
+	}
+	return e;
 }
 
-static int sock_in_ns(int nsfd, bool events, struct nl_sock **out)
+/* A request socket (and an event socket if evt) inside nsfd, from one
+ * thread that entered it. */
+static int sock_in_ns(int nsfd, struct nl_sock **req, struct nl_sock **evt)
 {
-	struct sock_arg a = { .events = events };
+	struct sock_arg a = { .want_evt = evt != NULL };
 	int e = ovg_overlay_netns_run(nsfd, sock_open_fn, &a);
 
 	if (e < 0)
 		return e;
-	*out = a.sk;
+	*req = a.req;
+	if (evt)
+		*evt = a.evt;
 	return 0;
 }
 
@@ -584,6 +596,30 @@ static int n_dump(void *ctx, void *sbp, ovg_overlay_entry_cb cb, void *arg, char
 	return e;
 }
 
+/* A link notification worth a reconcile: one of ours deleted, down, off br0
+ * or with the wrong MTU. Carrier and statistics updates are not. */
+static bool link_wrong(const struct nsb *s, struct nlmsghdr *h)
+{
+	struct nlattr *tb[IFLA_MAX + 1];
+	struct ifinfomsg *ifi;
+
+	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
+		return true;
+	ifi = NLMSG_DATA(h);
+	if (ifi->ifi_flags & IFF_LOOPBACK)
+		return false;
+	if (h->nlmsg_type == RTM_DELLINK || !(ifi->ifi_flags & IFF_UP))
+		return true;
+	if (ifi->ifi_index == s->br_ifindex)
+		return false;
+	if (nlmsg_parse(h, sizeof(*ifi), tb, IFLA_MAX, NULL) < 0)
+		return true;
+	if (!tb[IFLA_MASTER] || nla_len(tb[IFLA_MASTER]) != 4 ||
+	    (int)nla_get_u32(tb[IFLA_MASTER]) != s->br_ifindex)
+		return true;
+	return tb[IFLA_MTU] && nla_len(tb[IFLA_MTU]) == 4 && nla_get_u32(tb[IFLA_MTU]) != s->mtu;
+}
+
 static int n_events(void *ctx, void *sbp, ovg_overlay_entry_cb cb, void *arg, char *err,
 		    size_t errlen)
 {
@@ -635,6 +671,8 @@ static int n_events(void *ctx, void *sbp, ovg_overlay_entry_cb cb, void *arg, ch
 					break;
 				case RTM_NEWLINK:
 				case RTM_DELLINK:
+					if (!link_wrong(s, h))
+						break;
 					memset(&ent, 0, sizeof(ent));
 					ent.kind = OVG_OVERLAY_LINK;
 					ent.deleted = h->nlmsg_type == RTM_DELLINK;
@@ -729,8 +767,6 @@ static void n_sandbox_close(void *ctx, void *sbp)
 		nl_socket_free(s->req);
 	if (s->evt)
 		nl_socket_free(s->evt);
-	if (s->nsfd >= 0)
-		close(s->nsfd);
 	free(s);
 }
 
@@ -779,11 +815,11 @@ static int n_sandbox_open(void *ctx, const char *path, bool create, void **sbp, 
 		return -ENOMEM;
 	}
 	snprintf(s->path, sizeof(s->path), "%s", path);
-	s->nsfd = fd;
+	s->home_nsid = -1;
 	s->seq = 0x40000000u;
-	e = sock_in_ns(fd, false, &s->req);
-	if (e == 0)
-		e = sock_in_ns(fd, true, &s->evt);
+	/* the sockets keep the namespace alive; the fd is reopened when needed */
+	e = sock_in_ns(fd, &s->req, &s->evt);
+	close(fd);
 	if (e < 0) {
 		ovg_overlay_errf(err, errlen, "%s: netlink socket: %s", path, strerror(-e));
 		n_sandbox_close(ctx, s);
@@ -824,7 +860,7 @@ static int n_sandbox_remove(void *ctx, const char *path, char *err, size_t errle
 	if (e == 0) {
 		/* delete the devices first: vxlan0's VNI and the containers' veth
 		 * ends go now, not whenever the namespace is finally freed */
-		e = sock_in_ns(fd, false, &sk);
+		e = sock_in_ns(fd, &sk, NULL);
 		if (e == 0)
 			e = nle_errno(rtnl_link_alloc_cache(sk, AF_UNSPEC, &links));
 		if (e == 0) {
@@ -1008,13 +1044,59 @@ static int bridge_ensure(struct nsb *s, const struct ovg_overlay_dev_cfg *cfg, u
 	return e;
 }
 
-static bool vxlan_ok(struct rtnl_link *l, const struct ovg_overlay_dev_cfg *cfg)
+/* The id the namespace nsfd has inside sandbox s (RTM_GETNSID), or -1. */
+static int nsid_of(struct nlx *x, struct nsb *s, int nsfd)
+{
+	uint8_t req[NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct rtgenmsg)) + 8] = { 0 };
+	struct nlmsghdr *h = (struct nlmsghdr *)req;
+	struct rtgenmsg *g = (struct rtgenmsg *)(req + NLMSG_HDRLEN);
+	uint32_t fd = (uint32_t)nsfd, seq = s->seq++;
+	size_t len = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(*g));
+
+	h->nlmsg_type = RTM_GETNSID;
+	h->nlmsg_flags = NLM_F_REQUEST;
+	h->nlmsg_seq = seq;
+	g->rtgen_family = AF_UNSPEC;
+	len += put_attr(req + len, NETNSA_FD, &fd, 4);
+	h->nlmsg_len = (uint32_t)len;
+	if (raw_send(s->req, req, len) < 0)
+		return -1;
+	for (;;) {
+		ssize_t got = raw_recv(s->req, x->rbuf, RBUF_LEN);
+		if (got < 0)
+			return -1;
+		for (struct nlmsghdr *m = (struct nlmsghdr *)x->rbuf; NLMSG_OK(m, (size_t)got);
+		     m = NLMSG_NEXT(m, got)) {
+			struct nlattr *tb[NETNSA_MAX + 1];
+
+			if (m->nlmsg_seq != seq)
+				continue;
+			if (m->nlmsg_type != RTM_NEWNSID ||
+			    nlmsg_parse(m, sizeof(struct rtgenmsg), tb, NETNSA_MAX, NULL) < 0 ||
+			    !tb[NETNSA_NSID] || nla_len(tb[NETNSA_NSID]) != 4)
+				return -1;
+			return (int32_t)nla_get_u32(tb[NETNSA_NSID]);
+		}
+	}
+}
+
+/* Ours and right: the parameters, and born in the agent's namespace (its
+ * link-netns), where its UDP socket then listens on the underlay. */
+static bool vxlan_ok(struct nlx *x, struct nsb *s, struct rtnl_link *l,
+		     const struct ovg_overlay_dev_cfg *cfg)
 {
 	uint32_t id = 0, port = 0;
 	struct nl_addr *group = NULL;
+	int32_t link_nsid;
 	bool ok;
 
 	if (!rtnl_link_is_vxlan(l))
+		return false;
+	if (rtnl_link_get_link_netnsid(l, &link_nsid) < 0 || link_nsid < 0)
+		return false;
+	if (s->home_nsid < 0)
+		s->home_nsid = nsid_of(x, s, x->home_fd);   /* fixed while both live */
+	if (link_nsid != s->home_nsid)
 		return false;
 	if (rtnl_link_vxlan_get_id(l, &id) < 0 || id != cfg->vni)
 		return false;
@@ -1102,11 +1184,14 @@ static int vxlan_create(struct nlx *x, struct nsb *s, const struct ovg_overlay_d
 				 e == -EEXIST ? " (VNI in use by another vxlan device)" : "");
 		return e;
 	}
+	int nsfd = -1;
 	e = nle_errno(rtnl_link_get_kernel(x->home, 0, tmp, &orig));
 	if (e == 0 && !(chg = rtnl_link_alloc()))
 		e = -ENOMEM;
+	if (e == 0)
+		e = netns_open(s->path, &nsfd, err, errlen);
 	if (e == 0) {
-		rtnl_link_set_ns_fd(chg, s->nsfd);
+		rtnl_link_set_ns_fd(chg, nsfd);
 		rtnl_link_set_name(chg, "vxlan0");
 		e = nle_errno(rtnl_link_change(x->home, orig, chg, 0));
 	}
@@ -1120,6 +1205,8 @@ static int vxlan_create(struct nlx *x, struct nsb *s, const struct ovg_overlay_d
 		ovg_overlay_errf(err, errlen, "%s: moving %s in as vxlan0: %s", s->path, tmp,
 				 strerror(-e));
 	}
+	if (nsfd >= 0)
+		close(nsfd);
 	if (orig)
 		rtnl_link_put(orig);
 	if (chg)
@@ -1135,6 +1222,7 @@ static int n_ensure_devices(void *ctx, void *sbp, const struct ovg_overlay_dev_c
 	struct rtnl_link *vx;
 	int e;
 
+	s->mtu = cfg->mtu;
 	e = refill_links(s);
 	if (e < 0) {
 		ovg_overlay_errf(err, errlen, "%s: reading links: %s", s->path, strerror(-e));
@@ -1145,7 +1233,7 @@ static int n_ensure_devices(void *ctx, void *sbp, const struct ovg_overlay_dev_c
 		return e;
 
 	vx = rtnl_link_get_by_name(s->links, "vxlan0");
-	if (vx && !vxlan_ok(vx, cfg)) {
+	if (vx && !vxlan_ok(x, s, vx, cfg)) {
 		e = nle_errno(rtnl_link_delete(s->req, vx));
 		rtnl_link_put(vx);
 		vx = NULL;
@@ -1246,7 +1334,7 @@ static int cns_open(const char *path, struct cns *c, char *err, size_t errlen)
 	e = netns_open(path, &c->fd, err, errlen);
 	if (e < 0)
 		return e;
-	e = sock_in_ns(c->fd, false, &c->sk);
+	e = sock_in_ns(c->fd, &c->sk, NULL);
 	if (e < 0) {
 		ovg_overlay_errf(err, errlen, "namespace %s: netlink socket: %s", path, strerror(-e));
 		cns_close(c);

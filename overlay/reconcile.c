@@ -1081,10 +1081,11 @@ static int reconcile_net(struct run *r, struct ovg_overlay_net *net)
 		s->vxlan_ifindex = ifindex;
 		s->known = false;
 	}
+	reconcile_veths(r, s, net);
+	/* catch up with notifications, including those of the device and
+	 * veth work just done (ignored here: they were ours) */
 	struct ev_ctx c = { 0 };
 	drain(ov, s, &c);
-
-	reconcile_veths(r, s, net);
 	return reconcile_tables(r, s, net);
 }
 

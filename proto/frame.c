@@ -391,51 +391,66 @@ static int measure_err(int rc)
 	return -EBADMSG;
 }
 
-/* Declared payload length of a str/bin header at r, if the header is there. */
-static bool peek_raw_len(const struct ovg_mp_reader *r, uint64_t *hdr, uint64_t *len)
+/*
+ * What the object at r declares about its size, once its header is in: for
+ * str/bin the exact total, for maps and arrays a lower bound (one byte per
+ * element). false if the header is incomplete or there is nothing to learn.
+ */
+static bool peek_min_len(const struct ovg_mp_reader *r, uint64_t *min)
 {
 	size_t left = ovg_mp_remaining(r);
+	unsigned w, items_per;      /* length width; 0 = byte string, else 1/2 per item */
+	uint64_t v = 0;
 	uint8_t b;
-	unsigned w;
 
 	if (left < 1)
 		return false;
 	b = r->p[0];
 	if ((b & 0xe0) == 0xa0) {
-		*hdr = 1;
-		*len = b & 0x1f;
+		*min = 1 + (uint64_t)(b & 0x1f);
 		return true;
 	}
 	switch (b) {
-	case 0xd9: case 0xc4: w = 1; break;
-	case 0xda: case 0xc5: w = 2; break;
-	case 0xdb: case 0xc6: w = 4; break;
+	case 0xd9: case 0xc4: w = 1; items_per = 0; break;
+	case 0xda: case 0xc5: w = 2; items_per = 0; break;
+	case 0xdb: case 0xc6: w = 4; items_per = 0; break;
+	case 0xdc: w = 2; items_per = 1; break;        /* array16/32 */
+	case 0xdd: w = 4; items_per = 1; break;
+	case 0xde: w = 2; items_per = 2; break;        /* map16/32: key + value */
+	case 0xdf: w = 4; items_per = 2; break;
 	default: return false;
 	}
 	if (left < 1 + (size_t)w)
 		return false;
-	*hdr = 1 + w;
-	*len = 0;
 	for (unsigned i = 0; i < w; i++)
-		*len = *len << 8 | r->p[1 + i];
+		v = v << 8 | r->p[1 + i];
+	*min = 1 + w + (items_per ? v * items_per : v);
 	return true;
 }
 
-/* Skip one object. A string whose header promises more than a stream may
- * hold is refused at once rather than waited for. */
-static int measure_skip(struct ovg_mp_reader *r, const uint8_t *base, uint64_t *need)
+/* Before reading an object: refuse one that declares more than a stream may
+ * hold, and raise the lower bound of the frame length. */
+static int measure_peek(const struct ovg_mp_reader *r, const uint8_t *base, uint64_t *need)
 {
-	uint64_t hdr, len;
-	int rc;
+	uint64_t min;
 
-	if (peek_raw_len(r, &hdr, &len)) {
-		uint64_t end = (uint64_t)(r->p - base) + hdr + len;
+	if (peek_min_len(r, &min)) {
+		uint64_t end = (uint64_t)(r->p - base) + min;
 
 		if (end > OVG_STREAM_MAX)
 			return -EMSGSIZE;
 		if (end > *need)
 			*need = end;
 	}
+	return 0;
+}
+
+static int measure_skip(struct ovg_mp_reader *r, const uint8_t *base, uint64_t *need)
+{
+	int rc = measure_peek(r, base, need);
+
+	if (rc)
+		return rc;
 	rc = ovg_mp_skip(r);
 	return rc ? measure_err(rc) : 0;
 }
@@ -452,6 +467,9 @@ static int measure_map(struct ovg_mp_reader *r, const uint8_t *base, uint64_t *n
 	uint32_t n;
 	int rc;
 
+	rc = measure_peek(r, base, need);
+	if (rc)
+		return rc;
 	rc = ovg_mp_read_map(r, &n);
 	if (rc)
 		return measure_err(rc);
@@ -522,9 +540,9 @@ static int measure(const uint8_t *buf, size_t len, uint64_t *need)
 				*need = pos + (uint64_t)(nodes - i) + (uint64_t)user_len;
 			if (*need > OVG_STREAM_MAX)
 				return -EMSGSIZE;
-			rc = ovg_mp_skip(&r);
+			rc = measure_skip(&r, buf, need);
 			if (rc)
-				return measure_err(rc);
+				return rc;
 		}
 		*need = (uint64_t)(r.p - buf) + (uint64_t)user_len;
 		return 0;

@@ -7,9 +7,9 @@
  * wide and growing to 12. Both sides track `hi`, the table slot that the next
  * emitted (encoder) or read (decoder) code defines; the width grows the moment
  * `hi` reaches 1 << width, so encoder and decoder switch at the same code.
- * The encoder starts with a clear code, as Go's writer has since Go 1.17 (the
- * serf that Debian ships compresses this way; older Go writers left it out,
- * and every reader takes either). When `hi` reaches 4095 it sends a clear
+ * The encoder starts with a clear code, as current Go writers do and as the
+ * serf that Debian ships was seen to (older Go writers left it out; every
+ * reader takes either). When `hi` reaches 4095 it sends a clear
  * (still 12 bits wide) and starts over with an empty table. The stream ends
  * with the end code and the last partial byte.
  */
@@ -139,9 +139,11 @@ int ovg_lzw_encode(const uint8_t *in, size_t in_len, uint8_t *out, size_t cap,
 	struct lzw_enc *e;
 	uint32_t code;
 
-	e = calloc(1, sizeof(*e));
+	e = malloc(sizeof(*e));
 	if (!e)
 		return -ENOMEM;
+	/* only the generations need clearing: key/code are read for live slots */
+	memset(e->gen, 0, sizeof(e->gen));
 	e->cur_gen = 0;
 	enc_reset(e);
 

@@ -199,15 +199,21 @@ sim_exec() {
 	sim_nsenter "$ns" "$@"
 }
 
-# sim_ovg HOST ARGS...: the CLI in HOST's namespace, against HOST's agent socket.
+# sim_ovg HOST ARGS...: the CLI in HOST's namespace, against HOST's agent socket
+# (`ovgossipd --socket PATH COMMAND ...`: --socket is a global option). Bounded by
+# OVG_SIM_CLI_TIMEOUT seconds (default 30): a hung agent cannot hang a test.
 sim_ovg() {
-	local ns sock
+	local h=${1:-} ns sock rc
 	[ $# -ge 1 ] || { sim_err "usage: ovg HOST ARGS..."; return 2; }
-	sim_need_up && sim_need_host "$1" || return 1
-	ns=$(sim_netns "$1") || return 1
-	sock=$(sim_hostdir "$1")/agent.sock
+	sim_need_up && sim_need_host "$h" || return 1
+	ns=$(sim_netns "$h") || return 1
+	sock=$(sim_hostdir "$h")/agent.sock
 	shift
-	OVGOSSIPD_SOCKET=$sock sim_nsenter "$ns" "$OVGOSSIPD" "$@"
+	timeout "${OVG_SIM_CLI_TIMEOUT:-30}" nsenter --net="$SIM_NETNS_DIR/$ns" -- \
+		"$OVGOSSIPD" --socket "$sock" "$@"
+	rc=$?
+	[ "$rc" = 124 ] && sim_err "'ovgossipd $*' on $h timed out after ${OVG_SIM_CLI_TIMEOUT:-30} s"
+	return "$rc"
 }
 
 # True if the ovgossipd binary has the agent command.
@@ -293,7 +299,11 @@ sim_up() {
 
 	SIM_PREFIX=$(sim_new_prefix) || return 1
 	SIM_N=$n SIM_NET=$OVG_SIM_NET SIM_MODE=$mode SIM_STATE=creating
-	mkdir -p "$SIM_WORK/hosts" "$SIM_WORK/containers" || return 1
+	# Retried: a parallel `down` of another cluster may rmdir an empty $OVG_SIM_ROOT
+	# between mkdir -p's steps.
+	mkdir -p "$SIM_WORK/hosts" "$SIM_WORK/containers" 2>/dev/null ||
+		mkdir -p "$SIM_WORK/hosts" "$SIM_WORK/containers" 2>/dev/null ||
+		mkdir -p "$SIM_WORK/hosts" "$SIM_WORK/containers" || return 1
 	sim_save || return 1
 
 	if ! sim_up_underlay; then

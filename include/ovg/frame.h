@@ -32,8 +32,8 @@ int ovg_compound_build(const struct ovg_bytes *msgs, size_t n, size_t budget,
 int ovg_compound_parse(const uint8_t *buf, size_t len, struct ovg_bytes *parts,
 		       size_t max, size_t *n);
 
-/* Go compress/lzw, LSB order, literal width 8. The encoder writes what Go
- * >= 1.17 writes (leading clear code; byte-identical to serf's own streams);
+/* Go compress/lzw, LSB order, literal width 8. The encoder writes what current
+ * Go writes (leading clear code; byte-identical to serf's own streams);
  * the decoder takes streams with or without the leading clear, a table that
  * fills up without a clear, and ignores bytes after the end code.
  * 0, -EBADMSG corrupt stream (bad code, no end code), -ENOSPC output over cap,

@@ -221,9 +221,10 @@ struct ovg_overlay *ovg_overlay_new(const struct ovg_overlay_cfg *cfg, char *err
 void ovg_overlay_free(struct ovg_overlay *ov);
 
 enum {
-	/* Re-read the neighbour/FDB tables from the kernel and verify every
-	 * veth pair end to end, instead of trusting what is known. For the
-	 * periodic drift repair (and the first reconcile after a restart). */
+	/* Re-read the neighbour/FDB tables from the kernel, verify every veth
+	 * pair end to end (entering each container namespace) and look for
+	 * orphan sandboxes again, instead of trusting what is known. For the
+	 * periodic drift repair and the first reconcile after a restart. */
 	OVG_OVERLAY_FULL = 1u << 0,
 	/* nets is a subset: leave sandboxes of unlisted networks alone.
 	 * Without it, sandboxes of networks not in nets are removed. */
@@ -242,6 +243,13 @@ enum {
  * One failing network or endpoint does not stop the others: the first error
  * is returned (and written to err), all are counted in st->errors.
  * nets: ifname of each local endpoint is written. st may be NULL.
+ *
+ * Adoption: br0 is kept if it is a bridge; vxlan0 if VNI, port, learning off,
+ * proxy on, no group and born in the agent's namespace (else recreated, and
+ * its tables refilled); a veth vh<ip> if it is on br0, up, with the MTU (and,
+ * when verified, its peer is in the endpoint's namespace and points back).
+ * A plain file where a sandbox should be is replaced. Per sandbox the real
+ * ops keep 2 fds (request and notification sockets).
  */
 int ovg_overlay_reconcile(struct ovg_overlay *ov, struct ovg_overlay_net *nets, size_t n,
 			  unsigned flags, struct ovg_overlay_stats *st, char *err, size_t errlen);

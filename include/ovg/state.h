@@ -19,10 +19,19 @@
  *   EP      an endpoint; writer = the node it is attached on (single writer);
  *           detach = the same key re-written as a tombstone.
  *   XFER    "block B of network N passes to instance I at generation G",
- *           written only by the block's owner at generation G-1 (or by the
- *           remover of a node removed with node rm).
+ *           written by the block's owner at generation G-1 ("hand-over"), or
+ *           by whoever takes over from a removed owner ("reclaim", I = the
+ *           writer). Keyed by (writer, network, block): each writer's latest
+ *           transfer of a block is kept, so a node that handed a block on
+ *           still knows it after a restart. The block's owner is the target
+ *           of its best transfer: highest G, then a reclaim before a
+ *           hand-over, then by writer; no transfer: the creator, G = 0.
  *   NODERM  "instance I is removed" (node rm, or a node retiring an older
- *           instance of its own name after its state dir was lost).
+ *           instance of its own name after its state dir was lost). Its
+ *           endpoints are dropped; its blocks pass to its first remover by
+ *           name (or, if that one is removed too, to whoever took over from
+ *           it), once that remover holds all the removed instance did before
+ *           its removal (the NODERM's target_version).
  *
  * Resolution (identical on every node, so `network ls` agrees everywhere):
  *   - Networks order by (created_ms, creator name, creator instance, id);
@@ -51,7 +60,25 @@
  *     (OVG_STATE_CONFLICT_NAME). '@' is refused in local names.
  *   - A failed node's endpoints stay live here; the daemon keeps them out of
  *     its data plane by membership (DESIGN guarantee 6).
+ *   - A node whose state dir was lost comes back as a new instance; once it
+ *     holds everything peers' digests showed it, it retires (NODERM) older
+ *     instances of its own name: their endpoints go, their blocks become its.
+ *   - A node removed with node rm that comes back with its old state dir
+ *     learns of the removal from the first peer that knows it, drops its
+ *     endpoints and starts over as a new instance. Until it has caught up
+ *     with a peer after a restart, a node grants no blocks.
  *
+ * Limits (races no store-less design escapes; each converges the same way on
+ * every node, and only costs addresses, never a duplicate live one):
+ *   - Two removals of one instance made in separate partitions (node rm on
+ *     two nodes, or node rm racing that node's reinstall), or a node rm made
+ *     before the remover received a hand-over the dead node made at the very
+ *     end, can leave two nodes believing they own a block until they meet;
+ *     then the better transfer wins, and endpoints allocated under the losing
+ *     one stop being live (the IPAM rule). Keep to node rm's precondition.
+ *   - A removed node that returns with its old state dir while cut off from
+ *     every node that knows of the removal may hand out blocks it no longer
+ *     owns (same outcome). Reinstall removed nodes instead.
  * Everything here is pure: time comes in as now_ms, randomness through the
  * injected rng, and bytes in and out through caller buffers.
  */
@@ -105,14 +132,17 @@ struct ovg_state *ovg_state_new(const struct ovg_state_config *cfg, uint64_t now
 void ovg_state_free(struct ovg_state *st);   /* NULL ok */
 
 /* ---- persistence (guarantee 5) ------------------------------------------------ */
-/* True when own records or owned blocks changed since the last save. The
- * daemon must save (crash-safely) before it sends anything after a state call
- * that made this true: versions must never be reused. */
+/* True when our own records changed (or a block came to us, or a network
+ * delete or node removal arrived) since the last save. The daemon must save
+ * (crash-safely) before it sends anything after a state call that made this
+ * true: versions must never be reused. */
 bool ovg_state_needs_save(const struct ovg_state *st);
-/* Own instance, version counter, own records, plus what a restart needs
- * before anti-entropy catches up (definitions of networks we use, the
- * transfers that gave us blocks). *out is malloc'ed, caller frees. Clears
- * needs_save. 0, -ENOMEM. */
+/* Everything held: our instance and version counter, and every instance's
+ * records with our watermark for it (so a restart forgets only what came
+ * after the save, which anti-entropy brings back, and the logs of instances
+ * gone for good survive while any node saved them). About 70 bytes per
+ * endpoint record. *out is malloc'ed, caller frees. Clears needs_save.
+ * 0, -ENOMEM. */
 int ovg_state_save(struct ovg_state *st, uint8_t **out, size_t *out_len);
 
 /* ---- local operations (CLI) ---------------------------------------------------------
@@ -149,7 +179,9 @@ struct ovg_state_ep {
 	uint8_t mac[6];                            /* 02:42:<ip octets> */
 	uint64_t created_ms;
 	uint64_t version;                          /* of the record (owner's version) */
+	uint32_t block_gen;                        /* IPAM generation it was allocated under */
 	bool local;                                /* attached on this node */
+	bool detached;                             /* a tombstone (listed with all = true) */
 	bool live;
 	unsigned conflict;                         /* OVG_STATE_CONFLICT_* */
 };
@@ -174,9 +206,14 @@ int ovg_state_ep_detach(struct ovg_state *st, uint64_t now_ms, const uint8_t net
  * is alive. Then persist, push, and leave the gossip. 0 or -ENOSPC. */
 int ovg_state_leave(struct ovg_state *st, uint64_t now_ms, char *err, size_t errlen);
 /* node rm NODE: remove every instance of that node name (never this node).
- * Its endpoints leave everyone's view; its blocks pass to this node. The
- * daemon must refuse this for a node that membership still sees alive.
- * -EINVAL own name; -ENOENT node unknown; -EALREADY already removed. */
+ * Its endpoints leave everyone's view; its blocks pass to this node (a
+ * "reclaim", which wins over a hand-over the node might still have in
+ * flight). Precondition, for the daemon to keep: the node is dead in the
+ * membership view, nobody else is removing it, and this node has done an
+ * anti-entropy round with the live peers first (push-pull), so it holds the
+ * dead node's last records and any earlier removal of it. -EINVAL own
+ * name; -ENOENT node unknown; -EALREADY already removed; -EAGAIN a peer's
+ * digest showed records we do not hold yet (retry after that sync). */
 int ovg_state_node_rm(struct ovg_state *st, uint64_t now_ms, const char *node, char *err, size_t errlen);
 
 /* ---- views ---------------------------------------------------------------------- */
@@ -226,6 +263,9 @@ struct ovg_state_block {
 	uint64_t owner_instance;
 	bool local;                                /* owned by this node */
 	uint32_t used;                             /* live endpoints in it */
+	char from[OVG_STATE_NAME_MAX + 1];         /* who handed it over ("" at gen 0) */
+	uint64_t from_instance;
+	uint64_t from_version;                     /* that transfer record's version */
 };
 int ovg_state_block_foreach(const struct ovg_state *st, const uint8_t net_id[16],
 			    int (*cb)(void *ctx, const struct ovg_state_block *b), void *ctx);
@@ -275,7 +315,16 @@ uint64_t ovg_state_hash(const struct ovg_state *st);
  *   after any state call: ovg_state_needs_save() -> save first; then
  *              ovg_state_push_next() until len 0 -> eager push each piece to a
  *              few random peers; ovg_state_ipam_next() until len 0 -> send to
- *              the named node.
+ *              the named node (also from a timer: requests are resent).
+ *   push-pull: each side's user state is its DIGEST; each side hands the
+ *              other's to ovg_state_receive() and acts on rx as above (the
+ *              pieces can go back over TCP as one big DELTA).
+ *   attach:    -EAGAIN means a block request is queued: run the ipam_next
+ *              loop, wait (bounded, a few seconds) for net_changed on that
+ *              network, retry.
+ * Sizes: a digest is ~21 bytes per instance (20 nodes: ~430 bytes); a
+ * record is ~40-130 bytes. Nothing differing, a digest exchange is the whole
+ * cost of anti-entropy, whatever the number of endpoints.
  */
 
 /* Digest message (kind OVG_ENV_STATE_DIGEST or _REQUEST). 0, -EINVAL kind,
@@ -322,7 +371,7 @@ int ovg_state_ipam_next(struct ovg_state *st, uint64_t now_ms, char node[OVG_STA
 
 /* ---- wire encoding (proto/state_codec.c) ---------------------------------------------
  * Bodies are msgpack arrays (positional, compact):
- *   DIGEST/REQUEST  [ [name, instance, version]... ]
+ *   DIGEST/REQUEST  [ [name, instance, version]... ], the sender first
  *   DELTA           [ [name, instance, from, to, [record...]]... ]
  *   IPAM            [ name, instance, net_id, block (-1 = any), count ]
  *   record          [ version, kind, fields... ] (see enum ovg_state_rec_kind)

@@ -22,8 +22,8 @@
  *   names) out of k = suspicion_mult - 2. Local health awareness score
  *   0..awareness_max-1 multiplies probe interval and probe timeout by score+1.
  * - Incarnation numbers, refutation, dead versus left (dead with From == Node),
- *   reaping, restarted nodes rejoining (an alive with a new address replaces a
- *   dead/left member's address, as memberlist does).
+ *   reaping, restarted nodes rejoining (an alive with a new address and a
+ *   higher incarnation replaces a dead/left member's address).
  * - Dissemination: a bounded broadcast queue (newer news about a member
  *   replaces queued older news; retransmit limit retransmit_mult *
  *   ceil(log10(n+1))), piggybacked on every ping/ack/nack/indirect ping and
@@ -193,8 +193,9 @@ struct ovg_swim_config {
 	uint32_t gossip_interval_ms;     /* 100; 0 disables periodic gossip */
 	uint32_t push_pull_interval_ms;  /* 30000; 0 disables periodic push-pull */
 	uint32_t gossip_to_the_dead_ms;  /* 30000: dead kept (and gossiped to) this long */
-	uint32_t dead_reclaim_ms;        /* 0: a dead member's name may take a new
-					  * address this long after it died (left: at once) */
+	uint32_t dead_reclaim_ms;        /* 0: a dead member's name may move to a new
+					  * address (alive with a higher incarnation)
+					  * this long after it died; left: at once */
 
 	/* Counts and multipliers. */
 	uint32_t gossip_nodes;           /* 3: gossip fanout per gossip tick */
@@ -251,12 +252,18 @@ void ovg_swim_destroy(struct ovg_swim *s);     /* NULL ok */
  * its type byte, as ovg_packet_open returns them). `from` is the datagram's
  * source. Handles ping, indirect ping, ack, nack, suspect, alive, dead, user;
  * anything else counts as bad. Returns the number of messages that failed to
- * decode or were unexpected (0 = all fine). */
+ * decode or were unexpected (0 = all fine), or -EINVAL (from NULL). */
 int ovg_swim_handle_msgs(struct ovg_swim *s, const struct ovg_addr *from,
 			 const struct ovg_bytes *msgs, size_t n, uint64_t now_ms);
 /* One message: 0, or -EBADMSG / -EPROTONOSUPPORT etc. */
 int ovg_swim_handle_msg(struct ovg_swim *s, const struct ovg_addr *from,
 			const uint8_t *msg, size_t len, uint64_t now_ms);
+
+/* A user message that came by TCP (the bytes after the stream's user
+ * header): handed to user_msg, and forwarded by gossip if that returns true
+ * and it fits in a packet. */
+void ovg_swim_handle_stream_user(struct ovg_swim *s, const uint8_t *msg, size_t len,
+				 uint64_t now_ms);
 
 /* Result of a tcp_ping callback. */
 void ovg_swim_tcp_ping_result(struct ovg_swim *s, uint32_t seq, bool ok, uint64_t now_ms);

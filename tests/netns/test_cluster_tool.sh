@@ -45,7 +45,12 @@ bad() { fail=$((fail + 1)); echo "  FAIL $*"; }
 check() { # check DESCRIPTION CMD...
 	local d=$1
 	shift
-	if "$@"; then ok "$d"; else bad "$d"; fi
+	if "$@"; then
+		ok "$d"
+	else
+		bad "$d"
+		return 1
+	fi
 }
 
 # A cluster name registered for cleanup.
@@ -64,6 +69,7 @@ hosts_ipt_clean() {
 	done
 	return 0
 }
+quiet() { "$@" >/dev/null; }
 has_pids() { [ -n "$(ip netns pids "$1")" ]; }
 # contains TEXT REGEX: some line of TEXT matches REGEX
 contains() { grep -q -- "$2" <<<"$1"; }
@@ -97,9 +103,19 @@ for i in 1 2 3; do
 		bash -c "ip -n $P-h$i -o -4 addr show dev eth0 | grep -q ' 192.168.77.$i/24 '"
 	check "h$i loopback is up" bash -c "ip -n $P-h$i link show lo | grep -q LOWER_UP"
 done
-check "h1 pings h2 over the switch" sim_wait_until 5 pings_ok h1 192.168.77.2
-check "h3 pings h1 over the switch" sim_wait_until 5 pings_ok h3 192.168.77.1
-check "h2 pings h3 over the switch" sim_wait_until 5 pings_ok h2 192.168.77.3
+# what the underlay looked like, when a ping over it failed
+diag() {
+	local h
+	echo "  -- diagnostics (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+	for h in h1 h2 h3; do
+		echo "  $h: $(sim_exec "$h" ip -br link show eth0) / neigh: $(sim_exec "$h" ip neigh show dev eth0 | tr '\n' ';')"
+	done
+	ip -n "$P-sw" -br link show master br0 | sed 's/^/  sw: /'
+	sim_exec h1 ping -n -c 2 -W 1 192.168.77.2 2>&1 | sed 's/^/  h1: /'
+}
+check "h1 pings h2 over the switch" sim_wait_until 10 pings_ok h1 192.168.77.2 || diag
+check "h3 pings h1 over the switch" sim_wait_until 10 pings_ok h3 192.168.77.1 || diag
+check "h2 pings h3 over the switch" sim_wait_until 10 pings_ok h2 192.168.77.3 || diag
 out=$("$CLUSTER" --name "$C1" up 3 --no-agents 2>&1)
 check "up again on an existing cluster succeeds" test $? = 0
 check "up again on an existing cluster says so" contains "$out" "already up"
@@ -168,7 +184,11 @@ check "loss h2 0: 200 of 200 replies" test "$(sim_ping_count h1 192.168.77.2 200
 check "loss with a bad percentage is refused" test $? != 0
 "$CLUSTER" --name "$C1" partition h3 >/dev/null
 "$CLUSTER" --name "$C1" loss h1 10 >/dev/null
-# down with rules, a container and a running process in a namespace
+# down with rules, a container, a running process in a namespace, and a sandbox namespace
+# bind-mounted under a run dir (as an agent killed with SIGKILL leaves it)
+sb=$SIM_WORK/hosts/h1/run/netns
+mkdir -p "$sb" && touch "$sb/0123456789ab" && unshare --net="$sb/0123456789ab" true
+check "a sandbox-like namespace is mounted under h1's run dir" grep -q " $sb/0123456789ab " /proc/self/mountinfo
 sim_exec c1 sleep 300 </dev/null >/dev/null 2>&1 &
 bgpid=$!
 sim_wait_until 5 has_pids "$P-c1"
@@ -176,6 +196,7 @@ sim_wait_until 5 has_pids "$P-c1"
 check "down succeeds" test $? = 0
 check "down leaves no namespace with the prefix" no_ns_with_prefix "$P"
 check "down leaves no work dir" test ! -e "$OVG_SIM_ROOT/$C1"
+check "down leaves no mounts under the work dir" test "$(grep -c " $OVG_SIM_ROOT/$C1/" /proc/self/mountinfo)" = 0
 check "down ends processes inside the namespaces" sim_wait_until 5 gone "$bgpid"
 wait "$bgpid" 2>/dev/null
 if [ "$root_ipt_was_clean" = 1 ]; then
@@ -194,6 +215,8 @@ cat >"$FAKE" <<'FAKE_EOF'
 #!/usr/bin/env bash
 # Fake ovgossipd: keygen, agent (checks where and how it was started, then idles) and
 # members (every sibling host dir's "socket" file holds its agent's pid: alive if it runs).
+sock=${OVGOSSIPD_SOCKET:-}
+if [ "${1:-}" = --socket ]; then sock=$2; shift 2; fi
 cmd=${1:-}
 shift
 case $cmd in
@@ -234,7 +257,6 @@ agent)
 	exec -a ovgossipd-fake-agent sleep 600
 	;;
 members)
-	sock=${OVGOSSIPD_SOCKET:-}
 	[ -f "$sock" ] || { echo "ovgossipd: cannot connect to $sock" >&2; exit 1; }
 	[ -n "${FAKE_NEVER:-}" ] && { echo '[]'; exit 0; }
 	first=1
@@ -305,7 +327,7 @@ check "start h2: runs again" sim_agent_running h2
 check "start h2: joined to h1" has_args h2 "--join 192.168.77.1:7946"
 "$CLUSTER" --name "$C2" start h2 >/dev/null 2>&1
 check "start on a running agent is refused" test $? != 0
-check "wait: converged after start" "$CLUSTER" --name "$C2" wait 5
+check "wait: converged after start" quiet "$CLUSTER" --name "$C2" wait 5
 "$CLUSTER" --name "$C2" kill h1 >/dev/null
 pid3=$(sim_agent_pid h3)
 "$CLUSTER" --name "$C2" restart h3 >/dev/null 2>&1
@@ -365,9 +387,17 @@ if [ -x "$OVGOSSIPD" ] && sim_agent_supported; then
 	check "a killed agent is noticed (h1 sees h3 not alive within 30 s)" \
 		sim_wait_until 30 sim_sees_not_alive h1 h3
 	"$CLUSTER" --name "$C5" start h3 >/dev/null
-	check "a restarted agent rejoins (converged within 30 s)" "$CLUSTER" --name "$C5" wait 30
+	check "a restarted agent rejoins (converged within 30 s)" quiet "$CLUSTER" --name "$C5" wait 30
 	"$CLUSTER" --name "$C5" down >/dev/null
 	check "down with real agents leaves nothing" cluster_gone "$P" "$SIM_WORK"
+	C6=$(new_name i)
+	"$CLUSTER" --name "$C6" up 2 --insecure >"$TMP/up6.out" 2>&1
+	check "up 2 --insecure with real agents converges" test $? = 0 || cat "$TMP/up6.out"
+	sim_use "$C6"
+	P=$SIM_PREFIX
+	check "insecure agents run without a key file" test ! -e "$SIM_WORK/key"
+	"$CLUSTER" --name "$C6" down >/dev/null
+	check "down of the insecure cluster leaves nothing" cluster_gone "$P" "$SIM_WORK"
 else
 	echo "== real agents: skipped ($OVGOSSIPD has no agent command yet)"
 fi

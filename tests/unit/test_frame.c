@@ -526,6 +526,13 @@ START_TEST(stream_frame_len_refuses_oversized_and_malformed)
 					     'f', 0xdb, 0xff, 0xff, 0xff, 0xff, 1, 2, 3 };
 		ck_assert_int_eq(ovg_stream_frame_len(c, sizeof(c), &fl), -EMSGSIZE);
 	}
+	/* a map or array promising billions of items */
+	{
+		static const uint8_t m[] = { 0, 0xdf, 0x10, 0, 0, 0, 0xa1 };
+		static const uint8_t a[] = { 13, 0x81, 0xa1, 'x', 0xdd, 0x7f, 0, 0, 0, 1 };
+		ck_assert_int_eq(ovg_stream_frame_len(m, sizeof(m), &fl), -EMSGSIZE);
+		ck_assert_int_eq(ovg_stream_frame_len(a, sizeof(a), &fl), -EMSGSIZE);
+	}
 	/* user message with a huge length */
 	ovg_mp_writer_init(&w, buf, sizeof(buf));
 	ovg_mp_write_verbatim(&w, "\x08", 1);

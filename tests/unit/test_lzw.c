@@ -64,8 +64,8 @@ static void unique_pairs(uint8_t *p, size_t n)
 	}
 }
 
-/* What Go's lzw.NewWriter(w, lzw.LSB, 8) produces (Go >= 1.17, as in the
- * Debian serf), worked out by hand from its code-width and table rules. */
+/* What Go's lzw.NewWriter(w, lzw.LSB, 8) produces (current Go, as seen from
+ * the Debian serf), worked out by hand from its code-width and table rules. */
 START_TEST(lzw_encoder_produces_go_streams_for_small_inputs)
 {
 	static const struct {
@@ -268,7 +268,7 @@ END_TEST
 
 START_TEST(lzw_decode_accepts_streams_without_leading_clear_and_ignores_bytes_after_end)
 {
-	/* old Go writers (before 1.17): 'a', end, no clear first */
+	/* older Go writers: 'a', end, no clear first */
 	uint8_t old[8] = { 0x61, 0x02, 0x02, 0xff, 0xff };
 	/* "aaa" as 97, 258 without the clear */
 	uint8_t old3[4] = { 0x61, 0x04, 0x06, 0x04 };

@@ -12,6 +12,7 @@ struct tnode {
 	struct ovg_state *st;
 	bool dead[8];           /* node_alive answers for names n0..n7 */
 	int changed;            /* net_changed calls */
+	uint8_t last_changed[16];
 };
 
 static bool t_alive(void *ctx, const char *name)
@@ -24,8 +25,9 @@ static bool t_alive(void *ctx, const char *name)
 
 static void t_changed(void *ctx, const uint8_t id[16])
 {
-	(void)id;
-	((struct tnode *)ctx)->changed++;
+	struct tnode *n = ctx;
+	n->changed++;
+	memcpy(n->last_changed, id, 16);
 }
 
 static struct ovg_state *t_open(struct tnode *n, const uint8_t *saved, size_t len, uint64_t now)
@@ -55,6 +57,7 @@ static void t_pull(struct tnode *b, struct tnode *a, size_t piece)
 	size_t len, plen;
 	struct ovg_state_rx rx;
 	ck_assert_int_eq(ovg_state_digest_encode(b->st, OVG_ENV_STATE_REQUEST, buf, sizeof(buf), &len), 0);
+	ck_assert_int_eq(ovg_state_receive(a->st, 2000, buf, len, &rx), 0);
 	struct ovg_state_sync *s = ovg_state_sync_new(a->st, buf, len);
 	ck_assert_ptr_nonnull(s);
 	for (;;) {
@@ -737,6 +740,62 @@ START_TEST(push_then_forward_reaches_third_node)
 }
 END_TEST
 
+START_TEST(change_callback_names_the_network_on_receive)
+{
+	struct tnode a, b;
+	uint8_t id[16];
+	size_t len;
+	struct ovg_state_rx rx;
+	t_init(&a, "n0", 40);
+	t_init(&b, "n1", 41);
+	mknet(&a, "ov", NULL, 0, id, 1000);
+	ck_assert_int_eq(ovg_state_push_next(a.st, buf, sizeof(buf), &len), 0);
+	b.changed = 0;
+	ck_assert_int_eq(ovg_state_receive(b.st, 1000, buf, len, &rx), 0);
+	ck_assert_int_eq(b.changed, 1);
+	ck_assert_mem_eq(b.last_changed, id, 16);
+	/* a duplicate changes nothing and reports nothing */
+	ck_assert_int_eq(ovg_state_receive(b.st, 1000, buf, len, &rx), 0);
+	ck_assert_int_eq(b.changed, 1);
+	ck_assert_int_eq(attach(&a, id, "c1", NULL, NULL), 0);
+	ck_assert_int_eq(ovg_state_push_next(a.st, buf, sizeof(buf), &len), 0);
+	ck_assert_int_eq(ovg_state_receive(b.st, 1000, buf, len, &rx), 0);
+	ck_assert_int_eq(b.changed, 2);
+	ovg_state_free(a.st);
+	ovg_state_free(b.st);
+}
+END_TEST
+
+START_TEST(node_rm_waits_for_records_peers_have_shown)
+{
+	struct tnode a, b, c;
+	uint8_t id[16];
+	size_t len;
+	char err[256];
+	struct ovg_state_rx rx;
+	t_init(&a, "n0", 42);
+	t_init(&b, "n1", 43);
+	t_init(&c, "n2", 44);
+	mknet(&c, "ov", NULL, 0, id, 1000);
+	t_sync(&a, &c);
+	ck_assert_int_eq(attach(&c, id, "late", NULL, NULL), 0);   /* only b will see this */
+	t_sync(&b, &c);
+	ovg_state_free(c.st);                  /* c dies */
+	/* a hears b's digest: b holds more of c than a does */
+	ck_assert_int_eq(ovg_state_digest_encode(b.st, OVG_ENV_STATE_DIGEST, buf, sizeof(buf), &len), 0);
+	ck_assert_int_eq(ovg_state_receive(a.st, 2000, buf, len, &rx), 0);
+	ck_assert(rx.send_request);
+	ck_assert_int_eq(ovg_state_node_rm(a.st, 2000, "n2", err, sizeof(err)), -EAGAIN);
+	ck_assert_msg(strstr(err, "retry"), "%s", err);
+	t_pull(&a, &b, sizeof(buf2));
+	ck_assert_int_eq(ovg_state_node_rm(a.st, 2000, "n2", err, sizeof(err)), 0);
+	t_sync(&a, &b);
+	ck_assert_uint_eq(ovg_state_hash(a.st), ovg_state_hash(b.st));
+	ovg_state_free(a.st);
+	ovg_state_free(b.st);
+}
+END_TEST
+
 START_TEST(receive_rejects_garbage_without_harm)
 {
 	struct tnode a;
@@ -842,6 +901,15 @@ START_TEST(measure_digest_exchange_and_memory_10k_endpoints_20_nodes)
 	       "(%.0f bytes per endpoint)\n", s.records, s.endpoints, (double)s.memory_bytes / (1 << 20),
 	       (double)s.memory_bytes / s.endpoints);
 	ck_assert_uint_lt(len + reply, 2048);
+	uint8_t *saved;
+	size_t saved_len;
+	ck_assert_int_eq(ovg_state_save(nodes[7].st, &saved, &saved_len), 0);
+	printf("MEASURE state: saved state of that replica: %zu bytes\n", saved_len);
+	struct ovg_state *again = t_open(&nodes[7], saved, saved_len, 100000);
+	ck_assert_ptr_nonnull(again);
+	ck_assert_uint_eq(ovg_state_hash(again), ovg_state_hash(nodes[7].st));
+	ovg_state_free(again);
+	free(saved);
 	for (int i = 0; i < NODES; i++)
 		ovg_state_free(nodes[i].st);
 }
@@ -868,6 +936,8 @@ int main(void)
 	tcase_add_test(tc, lost_state_dir_retires_the_old_instance);
 	tcase_add_test(tc, pieces_fit_udp_and_any_subset_keeps_watermarks_honest);
 	tcase_add_test(tc, push_then_forward_reaches_third_node);
+	tcase_add_test(tc, change_callback_names_the_network_on_receive);
+	tcase_add_test(tc, node_rm_waits_for_records_peers_have_shown);
 	tcase_add_test(tc, receive_rejects_garbage_without_harm);
 	tcase_add_test(tc, measure_digest_exchange_and_memory_10k_endpoints_20_nodes);
 	suite_add_tcase(s, tc);

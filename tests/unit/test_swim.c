@@ -59,6 +59,16 @@ static void rec_merge_state(void *ctx, const uint8_t *buf, size_t len, bool join
 	snprintf(r->merged, sizeof(r->merged), "%.*s", (int)len, (const char *)buf);
 }
 
+static bool rec_user(void *ctx, const uint8_t *msg, size_t len, uint64_t now)
+{
+	struct rec *r = ctx;
+
+	(void)now;
+	r->user_len = OVG_MIN(len, sizeof(r->user));
+	memcpy(r->user, msg, r->user_len);
+	return len > 0 && msg[0] == 'F';    /* "F..." asks to be forwarded */
+}
+
 static void rec_clear(struct rec *r)
 {
 	for (size_t i = 0; i < r->n; i++)
@@ -81,6 +91,7 @@ static struct ovg_swim *lone(struct rec *r, struct ovg_swim_config *cfg, uint64_
 	io.event = rec_event;
 	io.local_state = rec_local_state;
 	io.merge_state = rec_merge_state;
+	io.user_msg = rec_user;
 	if (!cfg->name) {
 		cfg->name = "a";
 		cfg->addr.len = 4;
@@ -587,15 +598,19 @@ START_TEST(new_address_for_a_live_member_is_a_conflict)
 	ck_assert_uint_eq(m.addr.ip[3], 10);
 	ck_assert_uint_eq(m.incarnation, 1);
 	feed(s, buf, enc_sd(buf, OVG_MSG_DEAD, "b", 1, "c"), 20);
-	feed_alive(s, "b", 200, 1, 30);                 /* dead: taken, even at 1 */
+	feed_alive(s, "b", 200, 1, 30);                 /* dead, same incarnation: stale */
+	ck_assert_int_eq(ovg_swim_member_find(s, "b", &m), 0);
+	ck_assert_uint_eq(m.addr.ip[3], 10);
+	ck_assert_int_eq(m.state, OVG_STATE_DEAD);
+	feed_alive(s, "b", 200, 2, 30);                 /* dead, newer: moves */
 	ck_assert_int_eq(ovg_swim_member_find(s, "b", &m), 0);
 	ck_assert_uint_eq(m.addr.ip[3], 200);
 	ck_assert_int_eq(m.state, OVG_STATE_ALIVE);
 	ck_assert_uint_eq(r.events[OVG_SWIM_EV_JOIN], 3);   /* self, b, b again */
 	/* the same for a left member; and an alive about ourselves elsewhere is refused */
-	feed(s, buf, enc_sd(buf, OVG_MSG_DEAD, "b", 1, "b"), 40);
+	feed(s, buf, enc_sd(buf, OVG_MSG_DEAD, "b", 2, "b"), 40);
 	ck_assert_int_eq(lone_state(s, "b"), OVG_STATE_LEFT);
-	feed_alive(s, "b", 201, 2, 50);
+	feed_alive(s, "b", 201, 3, 50);
 	ck_assert_int_eq(ovg_swim_member_find(s, "b", &m), 0);
 	ck_assert_uint_eq(m.addr.ip[3], 201);
 	feed_alive(s, "a", 77, 50, 60);
@@ -837,6 +852,99 @@ START_TEST(user_messages_reach_everyone_once_by_eager_push)
 }
 END_TEST
 
+/* Find an alive message about `name` in what was sent to `to`. */
+static bool sent_alive(struct rec *r, const struct ovg_addr *to, const char *name, uint32_t inc)
+{
+	struct ovg_bytes parts[OVG_COMPOUND_MAX];
+	struct ovg_msg m;
+
+	for (size_t i = 0; i < r->n; i++) {
+		size_t np = 1;
+		if (r->to[i].ip[3] != to->ip[3])
+			continue;
+		parts[0] = ovg_bytes_make(r->pkt[i], r->len[i]);
+		if (r->pkt[i][0] == OVG_MSG_COMPOUND)
+			ck_assert_int_eq(ovg_compound_parse(r->pkt[i] + 1, r->len[i] - 1, parts,
+							    OVG_COMPOUND_MAX, &np), 0);
+		for (size_t k = 0; k < np; k++)
+			if (ovg_wire_decode(parts[k].p, parts[k].len, &m) == 0 &&
+			    m.type == OVG_MSG_ALIVE && ovg_bytes_eq_str(m.u.alive.node, name) &&
+			    m.u.alive.incarnation == inc)
+				return true;
+	}
+	return false;
+}
+
+START_TEST(stale_accusation_is_answered_with_the_newer_alive)
+{
+	struct ovg_swim_config cfg;
+	struct rec r;
+	struct ovg_swim *s;
+	struct ovg_swim_stats st;
+	uint8_t buf[2048];
+	uint32_t my_inc;
+
+	ovg_swim_config_default(&cfg);
+	cfg.disable_probes = true;
+	cfg.gossip_interval_ms = 0;
+	cfg.eager_fanout = 0;
+	s = lone(&r, &cfg, 0);
+	feed_alive(s, "b", 10, 5, 0);
+	my_inc = ovg_swim_incarnation(s);
+	rec_clear(&r);
+	/* someone still spreads an older suspicion of b, and of us */
+	feed(s, buf, enc_sd(buf, OVG_MSG_SUSPECT, "b", 4, "c"), 10);
+	feed(s, buf, enc_sd(buf, OVG_MSG_DEAD, "b", 3, "c"), 10);
+	ck_assert_int_eq(lone_state(s, "b"), OVG_STATE_ALIVE);
+	ck_assert(sent_alive(&r, &some_addr, "b", 5));
+	rec_clear(&r);
+	feed(s, buf, enc_sd(buf, OVG_MSG_SUSPECT, "a", my_inc - 1, "c"), 20);
+	ck_assert(sent_alive(&r, &some_addr, "a", my_inc));
+	ck_assert_uint_eq(ovg_swim_incarnation(s), my_inc);    /* no refute needed */
+	ovg_swim_get_stats(s, &st);
+	ck_assert_uint_eq(st.corrections, 3);
+	ck_assert_uint_eq(st.refutes, 0);
+	/* current news is not "corrected" */
+	rec_clear(&r);
+	feed(s, buf, enc_sd(buf, OVG_MSG_SUSPECT, "b", 5, "c"), 30);
+	ck_assert_int_eq(lone_state(s, "b"), OVG_STATE_SUSPECT);
+	ovg_swim_get_stats(s, &st);
+	ck_assert_uint_eq(st.corrections, 3);
+	rec_clear(&r);
+	ovg_swim_destroy(s);
+}
+END_TEST
+
+START_TEST(user_messages_by_udp_or_tcp_reach_the_application_and_forward_on_request)
+{
+	struct ovg_swim_config cfg;
+	struct rec r;
+	struct ovg_swim *s;
+	size_t q0;
+
+	ovg_swim_config_default(&cfg);
+	cfg.disable_probes = true;
+	cfg.gossip_interval_ms = 0;
+	s = lone(&r, &cfg, 0);
+	q0 = ovg_swim_bcast_queued(s);
+	feed(s, (const uint8_t *)"\x08" "drop", 5, 1);
+	ck_assert_uint_eq(r.user_len, 4);
+	ck_assert(memcmp(r.user, "drop", 4) == 0);
+	ck_assert_uint_eq(ovg_swim_bcast_queued(s), q0);
+	feed(s, (const uint8_t *)"\x08" "Fwd", 4, 2);
+	ck_assert_uint_eq(ovg_swim_bcast_queued(s), q0 + 1);
+	ovg_swim_handle_stream_user(s, (const uint8_t *)"Ftcp", 4, 3);
+	ck_assert(memcmp(r.user, "Ftcp", 4) == 0);
+	ck_assert_uint_eq(ovg_swim_bcast_queued(s), q0 + 2);
+	ovg_swim_handle_stream_user(s, (const uint8_t *)"tcp", 3, 3);
+	ck_assert_uint_eq(ovg_swim_bcast_queued(s), q0 + 2);
+	ck_assert_int_eq(ovg_swim_user_broadcast(s, (const uint8_t *)"x", 1, 4), 0);
+	ck_assert_uint_eq(ovg_swim_bcast_queued(s), q0 + 3);
+	rec_clear(&r);
+	ovg_swim_destroy(s);
+}
+END_TEST
+
 START_TEST(malformed_messages_are_counted_not_fatal)
 {
 	struct ovg_swim_config cfg;
@@ -922,6 +1030,8 @@ int main(void)
 	tcase_add_test(tc, push_pull_build_round_trips_through_merge);
 	tcase_add_test(tc, broadcast_queue_is_bounded_and_newer_news_replaces_older);
 	tcase_add_test(tc, user_messages_reach_everyone_once_by_eager_push);
+	tcase_add_test(tc, stale_accusation_is_answered_with_the_newer_alive);
+	tcase_add_test(tc, user_messages_by_udp_or_tcp_reach_the_application_and_forward_on_request);
 	tcase_add_test(tc, malformed_messages_are_counted_not_fatal);
 	tcase_add_test(tc, config_is_validated);
 	suite_add_tcase(s, tc);
