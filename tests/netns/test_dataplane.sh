@@ -26,7 +26,7 @@ BG_PIDS=()
 cleanup() {
 	local p
 	for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	sim_down >/dev/null 2>&1
+	sim_down >/dev/null 2>"$TMP/down.err" || { echo "cleanup: sim_down failed:" >&2; cat "$TMP/down.err" >&2; }
 	rm -rf "$TMP"
 }
 fail() {
