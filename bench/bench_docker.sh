@@ -16,8 +16,8 @@
 #   1a create on B (docker run -d / network connect) -> permanent neighbor on A
 #   1  create on B -> first ping reply from A's container
 #   2  remove (docker rm -f / network disconnect) -> neighbor gone on A
-#   3  B's switch port down -> B's container's neighbor gone on A
-#   4  port up again -> first ping reply from A's container to B's container
+#   3  B's switch port drops everything -> B's container's neighbor gone on A
+#   4  port passes frames again -> first ping reply from A's container to B's container
 #   4b the same after a cut of BENCH_DK_LONG_CUT_SECS (both sides declared the other failed)
 #   5  control-plane bytes per second per host at rest (iptables counters on 7946, 2377)
 #   6  RSS (and CPU at rest) per host of the control plane
@@ -354,7 +354,19 @@ trial_create() {
 
 # ---- figures 3, 4: B cut off at its switch port, then back -------------------------------
 
-port() { sim_exec sw ip link set "$HB" "$1"; }
+# port down|up: B's switch port drops every frame in and out (an nftables bridge table in the
+# switch namespace, added and deleted in one transaction each), or passes them again. Not a
+# link down: carrier changes go through the kernel's linkwatch, which delays them by up to a
+# second and would add that to figure 4; nothing inside the host namespaces changes.
+port() {
+	case $1 in
+	down)
+		printf 'table bridge ovgbench_cut {\n\tchain cut {\n\t\ttype filter hook forward priority 0; policy accept;\n\t\tiifname "%s" drop\n\t\toifname "%s" drop\n\t}\n}\n' \
+			"$HB" "$HB" | sim_exec sw nft -f -
+		;;
+	up) sim_exec sw nft delete table bridge ovgbench_cut ;;
+	esac
+}
 
 # Ready for the next cut: A's container reaches B's, B's reaches h1's, and (ovgossipd) the
 # members agree. Not timed; bounded by BENCH_DK_SETTLE_WAIT.
@@ -454,6 +466,30 @@ trial_long() {
 	sleep "$BENCH_DK_LONG_CUT_SECS" &
 	wait $!
 	heal "$sys" "$k" long_heal "$BENCH_DK_LONG_WAIT" "long cut"
+}
+
+# The floor of figure 4: the same port down/up on the serf cluster's underlay, timed until
+# host A's namespace pings host B's underlay address (ARP and the kernel's carrier handling).
+underlay_floor() {
+	local k t0 t1 a_ns
+	sim_use "$CL_SF" || return 1
+	a_ns=$SIM_NETNS_DIR/$SIM_PREFIX-$HA
+	for ((k = 1; k <= 5; k++)); do
+		port down || return 1
+		sleep 1 &
+		wait $!
+		t0=$(sim_now_ms)
+		port up || return 1
+		if ping_until "$a_ns" "$(sim_addr "$HB")" 10; then
+			t1=$(sim_now_ms)
+			rec ul heal $((t1 - t0))
+		else
+			recfail ul heal
+		fi
+		sleep 1 &
+		wait $!
+	done
+	say "   underlay alone: port up -> ping between the host namespaces, median $(fmt_ms "$(figure ul.heal median)"), max $(fmt_ms "$(figure ul.heal max)")"
 }
 
 # ---- figures 5, 6: at rest -----------------------------------------------------------------
@@ -692,10 +728,13 @@ report() {
 	printf '\nDocker measured before: 6-148 ms from the veth on B (here: from the start of the command).\n'
 	time_table remove "2. Container removed on B (docker rm -f / network disconnect) until its neighbor is gone on A" "$WAIT_SECS"
 	printf '\nDocker measured before: 0.32-0.36 s.\n'
-	time_table cut "3. B cut off (its switch port down) until its container's neighbor is gone on A" "$WAIT_SECS"
+	time_table cut "3. B cut off (its switch port drops everything) until its container's neighbor is gone on A" "$WAIT_SECS"
 	printf '\nDocker measured before: 6.6 s.\n'
-	time_table heal "4. B's port up again until A's container gets a ping reply from B's container" "$BENCH_DK_HEAL_WAIT"
-	printf '\nDocker measured before: 1.8 s.\n'
+	time_table heal "4. B's port passes frames again until A's container gets a ping reply from B's container" "$BENCH_DK_HEAL_WAIT"
+	printf '\nDocker measured before: 1.8 s. The floor, the underlay alone (the same cut for 1 s and\n'
+	printf 'heal on an idle cluster, until host A pings host B'"'"'s underlay address): median %s,\n' \
+		"$(fmt_ms "$(figure ul.heal median)")"
+	printf 'max %s over %s trials.\n' "$(fmt_ms "$(figure ul.heal max)")" "$(figure ul.heal n)"
 	for s in dk ov; do
 		[ "$(figure "$s.heal" n)" = - ] && continue
 		[ "$(figure "$s.heal" n)" -lt "$BENCH_DK_CUT_RUNS" ] &&
@@ -703,7 +742,7 @@ report() {
 				"$(sysname "$s")" "$BENCH_DK_SETTLE_WAIT" "$(figure "$s.heal" n)"
 	done
 	if [ "$BENCH_DK_LONG_RUNS" -gt 0 ]; then
-		time_table long_heal "4b. B cut off for $BENCH_DK_LONG_CUT_SECS s (longer than either side needs to declare the other failed), then its port up, until A's container gets a ping reply from B's" "$BENCH_DK_LONG_WAIT"
+		time_table long_heal "4b. B cut off for $BENCH_DK_LONG_CUT_SECS s (longer than either side needs to declare the other failed), then healed, until A's container gets a ping reply from B's" "$BENCH_DK_LONG_WAIT"
 	fi
 	if [ "$REJOINS_OV" -gt 0 ]; then
 		printf '\novgossipd did not heal by itself %s times (timeouts in 4 and 4b): A and B had\n' "$REJOINS_OV"
@@ -772,8 +811,9 @@ report() {
   network namespace, as `network connect` takes any namespace: 1a is the fairer view of
   the network part.
 - 2: from the start of `docker rm -f` / `network disconnect` to the neighbor's absence.
-- 3, 4: B's port on the switch goes down (no packet in or out, like a pulled cable): time
-  until A's sandbox loses the neighbor of B's container; then the port goes up: time until
+- 3, 4: B's port on the switch drops every frame in and out (an nftables bridge table in
+  the switch namespace; the link stays up, nothing changes inside the hosts): time until
+  A's sandbox loses the neighbor of B's container; then the port passes frames again: time until
   A's container gets a reply from B's container. Before the next cut A's container must
   reach B's and B's h1's container (and ovgossipd's members agree), then 1 s of rest.
 - 4b: the same heal, after a fixed cut long enough for B to declare the others failed too
@@ -815,6 +855,7 @@ for ((k = 1; k <= BENCH_DK_RUNS; k++)); do
 	trial_create ov "$k"
 done
 
+underlay_floor || die "underlay baseline failed"
 say "== 3, 4: $HB cut off and back ($BENCH_DK_CUT_RUNS trials each, interleaved)"
 dk_ok=1 ov_ok=1
 # Reserve for 4b: a typical pair (Docker heals in seconds, ovgossipd waits out the wait).

@@ -20,7 +20,8 @@
 # (120: seconds to wait for the machine to be less than BENCH_QUIET_BUSY=50 % busy before
 # the join and failure-detection phases), BENCH_OUT (file for the figures; "-" for
 # none), BENCH_LOGS (a directory to keep the agents' logs in), BENCH_STRICT (1: exit 1
-# when a target is missed). Exit status 1 when a measurement
+# when a target is missed), BENCH_STATIC_ARP (1: permanent neighbor entries, see the
+# report). Exit status 1 when a measurement
 # could not be taken (an agent did not start, a cluster did not converge, ...).
 set -uo pipefail
 
@@ -40,6 +41,7 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${BENCH_JOIN_TRIALS:=5}"
 : "${BENCH_QUIET_WAIT:=120}"
 : "${BENCH_QUIET_BUSY:=50}"
+: "${BENCH_STATIC_ARP:=1}"
 : "${BENCH_OUT:=$BENCH_DIR/README-membership.md}"
 : "${BENCH_STRICT:=0}"
 BENCH_LOSS_POLL_MS=500
@@ -47,6 +49,10 @@ BENCH_TAG=bm$$
 
 log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 
+if [[ ! $BENCH_STATIC_ARP =~ ^[01]$ ]]; then
+	bench_err "BENCH_STATIC_ARP must be 0 or 1"
+	exit 2
+fi
 for v in BENCH_LOSS_SECONDS BENCH_IDLE_SECONDS BENCH_SETTLE_SECONDS BENCH_FD_TRIALS BENCH_JOIN_TRIALS BENCH_QUIET_WAIT BENCH_QUIET_BUSY; do
 	if [[ ! ${!v} =~ ^[0-9]+$ ]]; then
 		bench_err "$v must be a whole number of seconds (trials)"
@@ -593,8 +599,9 @@ run_system() {
 		fail "$name: '$OVGOSSIPD' has no agent command"
 		return 1
 	fi
-	local t joins=() jlows=() polls=() slows=() jlf=() jlt=()
+	local t joins=() jlows=() polls=() slows=() jlf=() jlt=() d0
 	wait_quiet || put "$sys" "$n" noisy "yes"
+	d0=$(bench_softnet_drops)
 	for ((t = 1; t <= BENCH_JOIN_TRIALS; t++)); do
 		if [ "$t" -gt 1 ]; then
 			# A fresh cluster: no agent may remember the last one (ovgossipd keeps its
@@ -603,7 +610,10 @@ run_system() {
 			wipe_state
 		fi
 		start_agents "$sys" || { fail "$name N=$n: agents did not start"; return 1; }
-		measure_join "$sys" "$n" || return 1
+		if ! measure_join "$sys" "$n"; then
+			put "$sys" "$n" drops_join $(($(bench_softnet_drops) - d0))
+			return 1
+		fi
 		joins+=("$(get "$sys" "$n" join_ms)")
 		jlf+=("$(get "$sys" "$n" join_log_from_ms)")
 		jlt+=("$(get "$sys" "$n" join_log_ms)")
@@ -624,14 +634,19 @@ run_system() {
 			else printf '%s-%s ' "$(bench_fmt_s "${jlf[$t]}")" "$(bench_fmt_s "${jlt[$t]}")"; fi
 		done)"
 	fi
+	put "$sys" "$n" drops_join $(($(bench_softnet_drops) - d0))
 	sleep "$BENCH_SETTLE_SECONDS"
 	if ! ms=$(wait_full "$sys" "$n" 30); then
 		fail "$name N=$n: cluster not converged before the idle window"
 		return 1
 	fi
+	d0=$(bench_softnet_drops)
 	measure_idle "$sys" "$n" || return 1
+	put "$sys" "$n" drops_idle $(($(bench_softnet_drops) - d0))
 	measure_rss "$sys" "$n" || return 1
+	d0=$(bench_softnet_drops)
 	measure_loss "$sys" "$n" || return 1
+	put "$sys" "$n" drops_loss $(($(bench_softnet_drops) - d0))
 	if [ "$(get "$sys" "$n" loss_reconv_ms)" = ">60000" ]; then
 		if ms=$(wait_full "$sys" "$n" 120); then
 			log "$name N=$n: all alive everywhere again after another $ms ms"
@@ -641,7 +656,9 @@ run_system() {
 		fi
 	fi
 	wait_quiet || put "$sys" "$n" noisy "yes"
+	d0=$(bench_softnet_drops)
 	measure_fd "$sys" "$n" || return 1
+	put "$sys" "$n" drops_fd $(($(bench_softnet_drops) - d0))
 	return 0
 }
 
@@ -738,6 +755,9 @@ details() {
 		printf 'at rest: %s B/s out, %s B/s in per node; RSS max %s kB. ' \
 			"$(num_or_na "$(get "$sys" "$n" bps_out)")" "$(num_or_na "$(get "$sys" "$n" bps_in)")" \
 			"$(num_or_na "$(get "$sys" "$n" rss_max_kb)")"
+		printf 'Packets dropped by the kernel (full CPU input backlog, machine-wide) during the joins/idle/loss/failure phases: %s/%s/%s/%s. ' \
+			"$(num_or_na "$(get "$sys" "$n" drops_join)")" "$(num_or_na "$(get "$sys" "$n" drops_idle)")" \
+			"$(num_or_na "$(get "$sys" "$n" drops_loss)")" "$(num_or_na "$(get "$sys" "$n" drops_fd)")"
 		printf 'Machine: load average %s when the joins started; CPU busy %s%% during the idle window, %s%% during the loss period (load average %s at its end)%s.\n' \
 			"$(num_or_na "$(get "$sys" "$n" join_load)")" "$(num_or_na "$(get "$sys" "$n" idle_busy)")" \
 			"$(num_or_na "$(get "$sys" "$n" loss_busy)")" "$(num_or_na "$(get "$sys" "$n" loss_load)")" \
@@ -773,7 +793,7 @@ START=$(date '+%F %T %Z')
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 ENVS=
 for v in BENCH_NS BENCH_SYSTEMS BENCH_LOSS_SECONDS BENCH_LOSS_PERCENT BENCH_IDLE_SECONDS \
-	BENCH_SETTLE_SECONDS BENCH_FD_TRIALS BENCH_JOIN_TRIALS BENCH_QUIET_WAIT BENCH_QUIET_BUSY; do
+	BENCH_SETTLE_SECONDS BENCH_FD_TRIALS BENCH_JOIN_TRIALS BENCH_QUIET_WAIT BENCH_QUIET_BUSY BENCH_STATIC_ARP; do
 	ENVS+="$v=\"${!v}\" "
 done
 if [ -n "${MAKELEVEL:-}" ]; then
@@ -790,6 +810,9 @@ for n in $BENCH_NS; do
 		fail "N=$n: underlay did not come up"
 		sim_down >/dev/null
 		continue
+	fi
+	if [ "$BENCH_STATIC_ARP" = 1 ] && ! bench_static_arp; then
+		fail "N=$n: static neighbor entries could not be set"
 	fi
 	if [[ " $BENCH_SYSTEMS " == *" ovg "* ]] && sim_agent_supported; then
 		sim_ensure_key || { fail "ovgossipd keygen"; }
@@ -845,6 +868,13 @@ REPORT=$TMP/report.md
   ~${BENCH_LOSS_POLL_MS} ms; counted: distinct (observer, member) pairs ever listed dead/failed; also
   suspect sightings and agent log lines "marking X as failed" (both memberlist and
   ovgossipd log this wording when a suspicion times out).
+- Neighbors: $([ "$BENCH_STATIC_ARP" = 1 ] && echo "every host has a permanent ARP entry for every other host (BENCH_STATIC_ARP=1).
+  Without them, N agents starting to talk at once flood the bridge with N*(N-1) ARP
+  broadcasts; on one machine every flooded copy passes the same per-CPU input backlog,
+  which overflows and drops ARP and gossip packets alike (at N = 50 this made TCP
+  connects fail with \"No route to host\")." || echo "dynamic ARP (BENCH_STATIC_ARP=0).")
+  Packets the kernel still dropped for a full input backlog are listed per phase below
+  (machine-wide counter: includes other work on the machine).
 - At rest: ${BENCH_SETTLE_SECONDS} s after convergence, then byte counters of the switch's ports over
   ${BENCH_IDLE_SECONDS} s (L2 bytes, including ARP and Ethernet headers), summed both directions,
   divided by N. No polling in that window. RSS: VmRSS of every agent right after.
@@ -864,6 +894,11 @@ EOF
 	fi
 } >"$REPORT"
 
+# Hand-written notes below this marker in an existing report are kept across runs.
+NOTES_MARK='<!-- notes below are written by hand and kept by bench_membership.sh -->'
+if [ "$BENCH_OUT" != - ] && [ -f "$BENCH_OUT" ] && grep -qxF "$NOTES_MARK" "$BENCH_OUT"; then
+	sed -n "\|^$NOTES_MARK\$|,\$p" "$BENCH_OUT" >>"$REPORT"
+fi
 cat "$REPORT"
 if [ "$BENCH_OUT" != - ]; then
 	cp "$REPORT" "$BENCH_OUT" && log "figures written to $BENCH_OUT"

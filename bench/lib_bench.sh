@@ -280,3 +280,35 @@ bench_busy_pct() {
 }
 
 bench_load1() { cut -d' ' -f1 /proc/loadavg; }
+
+# Packets the kernel dropped because a CPU's input backlog (net.core.netdev_max_backlog)
+# was full, summed over CPUs, machine-wide (all namespaces, also other users' traffic).
+bench_softnet_drops() {
+	local x sum=0
+	while read -r _ x _; do sum=$((sum + 16#$x)); done </proc/net/softnet_stat
+	printf '%s\n' "$sum"
+}
+
+# bench_static_arp: a permanent neighbor entry in every host for every other host's
+# underlay address, so that N hosts starting to talk to each other at once do not flood
+# the bridge with N*(N-1) ARP broadcasts (on one machine every flooded copy goes through
+# the same per-CPU input backlog, which then drops packets, ARP and gossip alike).
+bench_static_arp() {
+	local h i mac macs=()
+	sim_need_up || return 1
+	for ((i = 1; i <= SIM_N; i++)); do
+		mac=$(ip -n "$SIM_PREFIX-h$i" -o link show eth0 2>/dev/null |
+			awk '{ for (j = 1; j < NF; j++) if ($j == "link/ether") print $(j + 1) }')
+		if [[ ! $mac =~ ^[0-9a-f]{2}(:[0-9a-f]{2}){5}$ ]]; then
+			bench_err "no MAC address for h$i"
+			return 1
+		fi
+		macs[i]=$mac
+	done
+	for h in $(sim_hosts); do
+		for ((i = 1; i <= SIM_N; i++)); do
+			[ "h$i" = "$h" ] && continue
+			printf 'neigh replace %s.%s lladdr %s dev eth0 nud permanent\n' "$SIM_NET" "$i" "${macs[i]}"
+		done | ip -n "$SIM_PREFIX-$h" -batch - || { bench_err "static neighbors in $h failed"; return 1; }
+	done
+}
