@@ -1,5 +1,7 @@
 /* proto/ctl.c: control-socket frames between CLI and agent. */
 #include <check.h>
+
+#include "helper_hex.h"
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,30 +12,7 @@
 
 static uint64_t g_seed;
 
-/* Parse "a4 'argv' 01": hex pairs, spaces ignored, '...' literal text. */
-static size_t hx(const char *s, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-	while (*s) {
-		if (*s == ' ') {
-			s++;
-		} else if (*s == '\'') {
-			for (s++; *s && *s != '\''; s++) {
-				ck_assert_uint_lt(n, cap);
-				out[n++] = (uint8_t)*s;
-			}
-			ck_assert_int_eq(*s, '\'');
-			s++;
-		} else {
-			unsigned v;
-			ck_assert_int_eq(sscanf(s, "%2x", &v), 1);
-			ck_assert_uint_lt(n, cap);
-			out[n++] = (uint8_t)v;
-			s += 2;
-		}
-	}
-	return n;
-}
+#define hx ovg_test_hex
 
 /* A frame from a hex body: the length prefix is computed. */
 static size_t frame(const char *body_hex, uint8_t *out, size_t cap)
