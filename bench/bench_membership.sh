@@ -771,7 +771,8 @@ excerpts() {
 	for sys in $BENCH_SYSTEMS; do
 		f=$TMP/losslog.$sys.$n
 		[ -f "$f" ] || continue
-		if grep -iE 'failed|dead' "$f" | grep -qv agent.ipc; then
+		# (no grep -q at the end of a pipe: its early exit would fail the pipe under pipefail)
+		if [ "$(grep -iE 'failed|dead' "$f" | grep -cv agent.ipc)" -gt 0 ]; then
 			printf '\n%s, N = %s, log lines matching failed|dead during the loss period, by kind (names, numbers and times masked):\n\n```\n' \
 				"$(bench_sys_name "$sys")" "$n"
 			grep -iE 'failed|dead' "$f" | grep -v agent.ipc | cut -d' ' -f2- |
