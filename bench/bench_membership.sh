@@ -771,7 +771,8 @@ excerpts() {
 	for sys in $BENCH_SYSTEMS; do
 		f=$TMP/losslog.$sys.$n
 		[ -f "$f" ] || continue
-		if grep -iE 'failed|dead' "$f" | grep -qv agent.ipc; then
+		# (no grep -q at the end of a pipe: its early exit would fail the pipe under pipefail)
+		if [ "$(grep -iE 'failed|dead' "$f" | grep -cv agent.ipc)" -gt 0 ]; then
 			printf '\n%s, N = %s, log lines matching failed|dead during the loss period, by kind (names, numbers and times masked):\n\n```\n' \
 				"$(bench_sys_name "$sys")" "$n"
 			grep -iE 'failed|dead' "$f" | grep -v agent.ipc | cut -d' ' -f2- |
@@ -869,10 +870,9 @@ REPORT=$TMP/report.md
   suspect sightings and agent log lines "marking X as failed" (both memberlist and
   ovgossipd log this wording when a suspicion times out).
 - Neighbors: $([ "$BENCH_STATIC_ARP" = 1 ] && echo "every host has a permanent ARP entry for every other host (BENCH_STATIC_ARP=1).
-  Without them, N agents starting to talk at once flood the bridge with N*(N-1) ARP
-  broadcasts; on one machine every flooded copy passes the same per-CPU input backlog,
-  which overflows and drops ARP and gossip packets alike (at N = 50 this made TCP
-  connects fail with \"No route to host\")." || echo "dynamic ARP (BENCH_STATIC_ARP=0).")
+  Without them, N agents starting to talk at once send N*(N-1) ARP broadcasts, each
+  flooded to every port of the one software bridge, and at N = 50 joins failed (both
+  systems had trouble converging; see the notes)." || echo "dynamic ARP (BENCH_STATIC_ARP=0).")
   Packets the kernel still dropped for a full input backlog are listed per phase below
   (machine-wide counter: includes other work on the machine).
 - At rest: ${BENCH_SETTLE_SECONDS} s after convergence, then byte counters of the switch's ports over
