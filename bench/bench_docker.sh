@@ -696,8 +696,8 @@ report() {
 	printf '## Machine and run\n\n'
 	printf -- '- %s CPUs (`nproc`), kernel %s, %s; %s MiB RAM\n' "$(nproc)" "$(uname -r)" \
 		"$(. /etc/os-release && printf '%s' "$PRETTY_NAME")" "$(awk '$1 == "MemTotal:" { printf "%d", $2 / 1024 }' /proc/meminfo)"
-	printf -- '- load average (1 min) %s at the start, %s at the end: other jobs shared the machine;\n' "$LOAD_START" "$(load1)"
-	printf '  the two systems ran interleaved, trial by trial, so load hit both alike\n'
+	printf -- '- load average (1 min) %s at the start, %s at the end (other jobs on the\n' "$LOAD_START" "$(load1)"
+	printf '  machine count in it); the two systems ran interleaved, trial by trial, so load hit both alike\n'
 	printf -- '- Docker: `%s` (Debian docker.io), containerd %s, runc %s; storage driver %s, cgroup driver %s (cgroup v%s)\n' \
 		"$DK_VER_FULL" "$CTD_VER" "$RUNC_VER" "$DK_STORAGE" "$DK_CGDRV" "$DK_CGV"
 	printf -- '- ovgossipd: `%s` (%s); serf: %s\n' "$OV_VER" "$OVGOSSIPD" "$SF_VER"
