@@ -866,10 +866,10 @@ static void swim_log(void *ctx, enum ovg_swim_log level, const char *msg)
 {
 	(void)ctx;
 	switch (level) {
-	case OVG_SWIM_LOG_DEBUG: log_debug("swim: %s", msg); break;
-	case OVG_SWIM_LOG_INFO: log_info("swim: %s", msg); break;
-	case OVG_SWIM_LOG_WARN: log_warnx("swim: %s", msg); break;
-	default: log_errx("swim: %s", msg); break;
+	case OVG_SWIM_LOG_DEBUG: log_debug("%s", msg); break;
+	case OVG_SWIM_LOG_INFO: log_info("%s", msg); break;
+	case OVG_SWIM_LOG_WARN: log_warnx("%s", msg); break;
+	default: log_errx("%s", msg); break;
 	}
 }
 
