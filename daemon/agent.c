@@ -804,6 +804,8 @@ static void on_reconnect_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	size_t tried = 0;
 	(void)loop; (void)revents;
 
+	if (a->swim)   /* follow the wall clock (NTP) for the probe rounds */
+		ovg_swim_set_clock_offset(a->swim, ovg_clock_offset_ms());
 	if (a->leaving || a->nreconnect == 0)
 		return;
 	for (size_t k = 0; k < a->nreconnect && tried < AGENT_RECONNECT_PER_TICK; k++) {
@@ -1235,6 +1237,7 @@ int agent_main(int argc, char **argv)
 	sc.meta = agent_meta;
 	sc.meta_len = agent_meta_len;
 	sc.incarnation = a->saved_incarnation;
+	sc.clock_offset_ms = ovg_clock_offset_ms();
 	a->swim = ovg_swim_create(&sc, &io, &a->rng, ovg_now_ms());
 	if (!a->swim) {
 		snprintf(err, sizeof(err), "cannot start membership: %s", strerror(errno));

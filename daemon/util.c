@@ -379,3 +379,12 @@ uint64_t ovg_now_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
+
+int64_t ovg_clock_offset_ms(void)
+{
+	struct timespec ts;
+	int64_t mono = (int64_t)ovg_now_ms();
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - mono;
+}

@@ -38,5 +38,8 @@ int ovg_file_read(const char *path, size_t max, uint8_t **buf, size_t *len);
 int ovg_mkdir_p(const char *path, mode_t mode);
 
 uint64_t ovg_now_ms(void);   /* CLOCK_MONOTONIC */
+/* CLOCK_REALTIME - CLOCK_MONOTONIC in ms: swim's paired probe rounds follow
+ * the wall clock, so they line up across (NTP-synced) hosts. */
+int64_t ovg_clock_offset_ms(void);
 
 #endif

@@ -54,6 +54,8 @@ struct member {
 	size_t meta_len;
 	struct ovg_bcast *bcast;       /* queued news about this member */
 	struct suspicion *susp;
+	uint64_t ring_key;             /* ovg_swim_ring_key(name) */
+	bool in_ring, ring_pend;       /* in s->ring / in s->pend */
 	size_t name_len;
 	char name[];
 };
@@ -78,6 +80,17 @@ struct probe {
 
 enum pick { PICK_HELPER, PICK_GOSSIP, PICK_EAGER, PICK_ALIVE };
 
+/* The current round of the paired schedule. */
+struct slot {
+	uint64_t round;
+	uint64_t act_ms;               /* when to ping the partner (if !done) */
+	bool active, done, responder;
+	bool passive;                  /* sitting out (awareness): only listen */
+	struct ovg_addr addr;          /* partner */
+	char name[OVG_NAME_MAX + 1];
+	size_t name_len;
+};
+
 struct ovg_swim {
 	struct ovg_swim_config cfg;
 	struct ovg_swim_io io;
@@ -99,6 +112,15 @@ struct ovg_swim {
 
 	struct probe probe;
 	size_t probe_index;
+
+	/* paired schedule: live members sorted by (ring_key, name); members
+	 * that became live wait in pend until the next round merges them */
+	struct member **ring, **pend;
+	size_t ring_n, ring_cap, pend_n, pend_cap;
+	bool ring_dirty;
+	struct slot slot;
+	uint64_t next_round_ms;
+	uint32_t rounds_since_reap;
 	uint64_t next_probe_ms, next_gossip_ms, next_pp_ms, last_now_ms;
 	uint32_t seq;
 	int awareness;
@@ -364,6 +386,7 @@ static struct member *member_add(struct ovg_swim *s, struct ovg_bytes name,
 	m->name[name.len] = 0;
 	m->name_len = name.len;
 	m->hash = hash_bytes(s->hash_seed, name.p, name.len);
+	m->ring_key = ovg_swim_ring_key((const char *)name.p, name.len);
 	m->heap_idx = NO_HEAP;
 	m->addr = *addr;
 	m->state = OVG_STATE_DEAD;
@@ -378,15 +401,175 @@ static struct member *member_add(struct ovg_swim *s, struct ovg_bytes name,
 	return m;
 }
 
+/* ---- the ring of live members (paired schedule) ------------------------- */
+
+uint64_t ovg_swim_ring_key(const char *name, size_t len)
+{
+	return hash_bytes(0x6f7667726e67ull, name, len);   /* fixed: same everywhere */
+}
+
+static bool is_live(const struct member *m)
+{
+	return m->state == OVG_STATE_ALIVE || m->state == OVG_STATE_SUSPECT;
+}
+
+static int ring_cmp(const struct member *a, const struct member *b)
+{
+	size_t n = OVG_MIN(a->name_len, b->name_len);
+	int c;
+
+	if (a->ring_key != b->ring_key)
+		return a->ring_key < b->ring_key ? -1 : 1;
+	c = memcmp(a->name, b->name, n);
+	if (c)
+		return c;
+	return a->name_len < b->name_len ? -1 : a->name_len > b->name_len;
+}
+
+static int ring_qsort_cmp(const void *a, const void *b)
+{
+	return ring_cmp(*(struct member *const *)a, *(struct member *const *)b);
+}
+
+static bool ptrs_reserve(struct member ***arr, size_t *cap, size_t need)
+{
+	struct member **n;
+	size_t nc;
+
+	if (need <= *cap)
+		return true;
+	nc = *cap ? *cap : 64;
+	while (nc < need)
+		nc *= 2;
+	n = realloc(*arr, nc * sizeof(*n));
+	if (!n)
+		return false;
+	*arr = n;
+	*cap = nc;
+	return true;
+}
+
+/* A member became live: it joins the ring at the next rebuild. */
+static void ring_note_live(struct ovg_swim *s, struct member *m)
+{
+	s->ring_dirty = true;
+	if (m->in_ring || m->ring_pend)
+		return;
+	if (!ptrs_reserve(&s->pend, &s->pend_cap, s->pend_n + 1))
+		return;   /* out of memory: it stays out of the ring until it changes state */
+	s->pend[s->pend_n++] = m;
+	m->ring_pend = true;
+}
+
+static size_t ring_find(const struct ovg_swim *s, const struct member *m)
+{
+	size_t lo = 0, hi = s->ring_n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = ring_cmp(s->ring[mid], m);
+		if (c == 0)
+			return mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return SIZE_MAX;
+}
+
+/* Before a member is freed. */
+static void ring_forget(struct ovg_swim *s, struct member *m)
+{
+	if (m->in_ring) {
+		size_t i = ring_find(s, m);
+		if (i != SIZE_MAX) {
+			memmove(&s->ring[i], &s->ring[i + 1], (s->ring_n - i - 1) * sizeof(*s->ring));
+			s->ring_n--;
+		}
+		m->in_ring = false;
+	}
+	if (m->ring_pend) {
+		for (size_t i = 0; i < s->pend_n; i++) {
+			if (s->pend[i] == m) {
+				s->pend[i] = s->pend[--s->pend_n];
+				break;
+			}
+		}
+		m->ring_pend = false;
+	}
+}
+
+/* Drop members no longer live, merge the pending ones in: O(ring + pending
+ * log pending), only in rounds after a change. */
+static void ring_rebuild(struct ovg_swim *s)
+{
+	size_t a = 0, b = 0, i, j, k;
+
+	if (!s->ring_dirty)
+		return;
+	for (i = 0; i < s->ring_n; i++) {
+		struct member *m = s->ring[i];
+		if (is_live(m))
+			s->ring[a++] = m;
+		else
+			m->in_ring = false;
+	}
+	s->ring_n = a;
+	for (i = 0; i < s->pend_n; i++) {
+		struct member *m = s->pend[i];
+		m->ring_pend = false;
+		if (is_live(m) && !m->in_ring)
+			s->pend[b++] = m;
+	}
+	s->pend_n = 0;
+	if (!ptrs_reserve(&s->ring, &s->ring_cap, a + b)) {
+		for (i = 0; i < b; i++)          /* keep them for the next try */
+			ring_note_live(s, s->pend[i]);
+		return;
+	}
+	qsort(s->pend, b, sizeof(*s->pend), ring_qsort_cmp);
+	/* merge from the back, in place */
+	i = a;
+	j = b;
+	k = a + b;
+	while (j > 0) {
+		if (i > 0 && ring_cmp(s->ring[i - 1], s->pend[j - 1]) > 0)
+			s->ring[--k] = s->ring[--i];
+		else
+			s->ring[--k] = s->pend[--j];
+		s->ring[k]->in_ring = true;
+	}
+	s->ring_n = a + b;
+	s->ring_dirty = false;
+}
+
+uint32_t ovg_swim_round_partner(uint32_t i, uint32_t m, uint64_t r)
+{
+	uint32_t e = m + (m & 1);        /* even; index m is the bye */
+	uint32_t last = e - 1, rr, p;
+
+	if (m < 2)
+		return m;
+	rr = (uint32_t)(r % last);
+	if (i == last)
+		return rr;
+	p = (uint32_t)((2ull * rr + last - i) % last);
+	return p == i ? last : p;
+}
+
 static void set_state(struct ovg_swim *s, struct member *m, uint8_t state, uint64_t now)
 {
 	bool was = m->state == OVG_STATE_ALIVE || m->state == OVG_STATE_SUSPECT;
 	bool is = state == OVG_STATE_ALIVE || state == OVG_STATE_SUSPECT;
 
-	if (was && !is)
+	if (was && !is) {
 		s->n_live--;
-	else if (!was && is)
+		s->ring_dirty = true;
+	} else if (!was && is) {
 		s->n_live++;
+		ring_note_live(s, m);
+	}
 	if (m->state != state)
 		m->state_change_ms = now;
 	m->state = state;
@@ -516,9 +699,10 @@ static int enc_ping(struct ovg_swim *s, uint32_t seq, const char *node, size_t n
 	m.type = OVG_MSG_PING;
 	m.u.ping.seq_no = seq;
 	m.u.ping.node = ovg_bytes_make(node, node_len);
-	m.u.ping.source_addr = self_ip(s);
-	m.u.ping.source_port = s->cfg.addr.port;
-	m.u.ping.source_node = ovg_bytes_make(s->self->name, s->self->name_len);
+	/* No SourceAddr/SourcePort/SourceNode: memberlist then acks the
+	 * datagram's source address (as before protocol 5), and every ping we
+	 * send is answered straight back to us. 44 bytes less per ping. */
+	(void)s;
 	return ovg_wire_encode(&m, buf, cap, len);
 }
 
@@ -936,7 +1120,10 @@ static void suspect_node(struct ovg_swim *s, uint32_t inc, struct ovg_bytes node
 	sp->k = k;
 	sp->start_ms = now;
 	sp->state_change_ms = m->state_change_ms;
-	sp->min_ms = ovg_swim_suspicion_min_ms(s->cfg.suspicion_mult, n, s->cfg.probe_interval_ms);
+	sp->min_ms = ovg_swim_suspicion_min_ms(s->cfg.suspicion_mult, n,
+					       s->cfg.suspicion_interval_ms ?
+					       s->cfg.suspicion_interval_ms :
+					       s->cfg.probe_interval_ms);
 	sp->max_ms = (uint64_t)s->cfg.suspicion_max_mult * sp->min_ms;
 	sp->deadline_ms = now + (k < 1 ? sp->min_ms : sp->max_ms);
 	sp->from[0] = hash_bytes(s->hash_seed ^ 0x5bd1e995u, from.p, from.len);
@@ -1021,6 +1208,7 @@ static void member_remove(struct ovg_swim *s, struct member *m)
 		nodes_swap(s, m->idx, last);
 	s->n_nodes--;
 	hash_remove(s, m);
+	ring_forget(s, m);
 	suspicion_clear(s, m);
 	ovg_bcast_disown(&m->bcast);
 	if (m->state == OVG_STATE_ALIVE || m->state == OVG_STATE_SUSPECT)
@@ -1028,9 +1216,8 @@ static void member_remove(struct ovg_swim *s, struct member *m)
 	member_free(m);
 }
 
-/* Probe index wrapped: forget members dead/left for longer than
- * gossip_to_the_dead, reshuffle the rest (memberlist resetNodes). */
-static void reset_nodes(struct ovg_swim *s, uint64_t now)
+/* Forget members dead/left for longer than gossip_to_the_dead. */
+static void reap(struct ovg_swim *s, uint64_t now)
 {
 	size_t i = 0;
 
@@ -1042,7 +1229,13 @@ static void reset_nodes(struct ovg_swim *s, uint64_t now)
 		else
 			i++;
 	}
-	for (i = s->n_nodes; i > 1; i--)
+}
+
+/* Probe index wrapped: reap, reshuffle the rest (memberlist resetNodes). */
+static void reset_nodes(struct ovg_swim *s, uint64_t now)
+{
+	reap(s, now);
+	for (size_t i = s->n_nodes; i > 1; i--)
 		nodes_swap(s, i - 1, ovg_rng_below(&s->rng, (uint32_t)i));
 }
 
@@ -1105,7 +1298,10 @@ static void probe_member(struct ovg_swim *s, struct member *m, uint64_t now)
 	p->name_len = m->name_len;
 	p->phase = PROBE_DIRECT;
 	p->t_timeout_ms = now + scaled(s, s->cfg.probe_timeout_ms);
-	p->t_end_ms = now + interval;
+	if (s->cfg.probe_schedule == OVG_SWIM_SCHED_PAIRED)
+		p->t_end_ms = now + OVG_MIN(interval, 3 * scaled(s, s->cfg.probe_timeout_ms));
+	else
+		p->t_end_ms = now + interval;
 	s->next_probe_ms = now + interval;
 	s->st.probes++;
 
@@ -1173,6 +1369,106 @@ static void probe_start(struct ovg_swim *s, uint64_t now)
 	s->next_probe_ms = now + scaled(s, s->cfg.probe_interval_ms);
 }
 
+/* ---- paired schedule ---------------------------------------------------- */
+
+static uint64_t cluster_ms(const struct ovg_swim *s, uint64_t now)
+{
+	int64_t t = (int64_t)now + s->cfg.clock_offset_ms;
+
+	return t < 0 ? 0 : (uint64_t)t;
+}
+
+/* Local time at which cluster time t falls. */
+static uint64_t local_ms(const struct ovg_swim *s, uint64_t t)
+{
+	int64_t l = (int64_t)t - s->cfg.clock_offset_ms;
+
+	return l < 0 ? 0 : (uint64_t)l;
+}
+
+static uint32_t self_in_ring(const struct ovg_swim *s)
+{
+	size_t i = ring_find(s, s->self);
+
+	return i == SIZE_MAX ? UINT32_MAX : (uint32_t)i;
+}
+
+static void round_begin(struct ovg_swim *s, uint64_t now)
+{
+	struct slot *sl = &s->slot;
+	uint32_t P = s->cfg.probe_interval_ms;
+	uint64_t round = cluster_ms(s, now) / P;
+	uint64_t start = local_ms(s, round * P);
+	uint32_t m, i, pi, rounds;
+	struct member *partner;
+	bool lo_starts;
+
+	s->next_round_ms = local_ms(s, (round + 1) * P);
+	sl->active = false;
+	sl->round = round;
+	s->st.rounds++;
+	if (++s->rounds_since_reap >= s->n_nodes) {
+		reap(s, now);
+		s->rounds_since_reap = 0;
+	}
+	ring_rebuild(s);
+	m = (uint32_t)s->ring_n;
+	i = self_in_ring(s);
+	if (m < 2 || i >= m)
+		return;
+	pi = ovg_swim_round_partner(i, m, round);
+	if (pi >= m)
+		return;                    /* our bye */
+	partner = s->ring[pi];
+	rounds = m - 1 + (m & 1);
+	lo_starts = ((round / rounds) + round) % 2 == 0;
+	sl->responder = (i < pi) != lo_starts;
+	sl->active = true;
+	sl->done = false;
+	/* Lifeguard's slower probing when we are unhealthy: sit rounds out,
+	 * only listening (our partner then checks us, and its packets still
+	 * count as evidence that we hear again) */
+	sl->passive = s->awareness > 0 && round % (uint64_t)(s->awareness + 1) != 0;
+	sl->addr = partner->addr;
+	memcpy(sl->name, partner->name, partner->name_len + 1);
+	sl->name_len = partner->name_len;
+	if (sl->responder)
+		sl->act_ms = start + P / 8 + s->cfg.probe_timeout_ms;
+	else
+		sl->act_ms = start + ovg_rng_below(&s->rng, P / 8 + 1);
+}
+
+/* Any packet from this round's partner is our evidence that it is alive. */
+static void slot_heard(struct ovg_swim *s, const struct ovg_addr *from, struct ovg_bytes name)
+{
+	struct slot *sl = &s->slot;
+
+	if (!sl->active || sl->done || (!sl->responder && !sl->passive))
+		return;
+	if ((from && addr_eq(from, &sl->addr)) ||
+	    (name.len == sl->name_len && memcmp(name.p, sl->name, name.len) == 0)) {
+		sl->done = true;
+		s->st.partner_heard++;
+		awareness_delta(s, -1);   /* as for an ack: we hear and are heard */
+	}
+}
+
+static void run_round(struct ovg_swim *s, uint64_t now)
+{
+	struct slot *sl = &s->slot;
+	struct member *m;
+
+	if (now >= s->next_round_ms)
+		round_begin(s, now);
+	if (!sl->active || sl->done || sl->passive || now < sl->act_ms ||
+	    s->probe.phase != PROBE_IDLE)
+		return;
+	sl->done = true;
+	m = lookup(s, sl->name, sl->name_len);
+	if (m && m != s->self && is_live(m))
+		probe_member(s, m, now);
+}
+
 static void run_probe(struct ovg_swim *s, uint64_t now)
 {
 	struct probe *p = &s->probe;
@@ -1181,8 +1477,11 @@ static void run_probe(struct ovg_swim *s, uint64_t now)
 		probe_go_indirect(s, now);
 	if (p->phase == PROBE_INDIRECT && now >= p->t_end_ms)
 		probe_fail(s, now);
-	if (p->phase == PROBE_IDLE && !s->left && !s->cfg.disable_probes &&
-	    now >= s->next_probe_ms)
+	if (s->left || s->cfg.disable_probes)
+		return;
+	if (s->cfg.probe_schedule == OVG_SWIM_SCHED_PAIRED)
+		run_round(s, now);
+	else if (p->phase == PROBE_IDLE && now >= s->next_probe_ms)
 		probe_start(s, now);
 }
 
@@ -1284,8 +1583,10 @@ void ovg_swim_config_default(struct ovg_swim_config *cfg)
 
 	memset(cfg, 0, sizeof(*cfg));
 	memcpy(cfg->vsn, vsn, sizeof(vsn));
-	cfg->probe_interval_ms = 300;
+	cfg->probe_schedule = OVG_SWIM_SCHED_PAIRED;
+	cfg->probe_interval_ms = 800;
 	cfg->probe_timeout_ms = 150;
+	cfg->suspicion_interval_ms = 300;
 	cfg->gossip_interval_ms = 100;
 	cfg->push_pull_interval_ms = 30000;
 	cfg->gossip_to_the_dead_ms = 30000;
@@ -1318,6 +1619,9 @@ static bool config_ok(const struct ovg_swim_config *c, const struct ovg_swim_io 
 		return false;
 	if (c->probe_interval_ms == 0 || c->probe_timeout_ms == 0 ||
 	    c->probe_timeout_ms >= c->probe_interval_ms)
+		return false;
+	if (c->probe_schedule != OVG_SWIM_SCHED_PAIRED &&
+	    c->probe_schedule != OVG_SWIM_SCHED_SHUFFLED)
 		return false;
 	if (c->suspicion_mult < 1 || c->suspicion_max_mult < 1 || c->awareness_max < 1 ||
 	    c->retransmit_mult < 1)
@@ -1389,6 +1693,7 @@ struct ovg_swim *ovg_swim_create(const struct ovg_swim_config *cfg,
 
 	/* random stagger so nodes started together do not tick together */
 	s->next_probe_ms = now_ms + ovg_rng_below(&s->rng, cfg->probe_interval_ms);
+	s->next_round_ms = now_ms;
 	s->next_gossip_ms = now_ms + (cfg->gossip_interval_ms ?
 				      ovg_rng_below(&s->rng, cfg->gossip_interval_ms) : 0);
 	s->next_pp_ms = now_ms + (cfg->push_pull_interval_ms ?
@@ -1415,6 +1720,8 @@ void ovg_swim_destroy(struct ovg_swim *s)
 	free(s->nodes);
 	free(s->buckets);
 	free(s->heap);
+	free(s->ring);
+	free(s->pend);
 	free(s->relays);
 	free(s->pkt);
 	free(s->scratch);
@@ -1436,6 +1743,8 @@ static void handle_ping(struct ovg_swim *s, const struct ovg_ping *p,
 	}
 	if (p->source_port > 0)
 		addr_from_bytes(&to, p->source_addr, p->source_port);
+	if (p->source_node.len)
+		slot_heard(s, NULL, p->source_node);
 	send_ack_or_nack(s, OVG_MSG_ACK, p->seq_no, &to);
 }
 
@@ -1597,6 +1906,7 @@ int ovg_swim_handle_msgs(struct ovg_swim *s, const struct ovg_addr *from,
 		s->excl = *from;
 		s->has_excl = true;
 	}
+	slot_heard(s, from, ovg_bytes_make(NULL, 0));
 	for (size_t i = 0; i < n; i++) {
 		if (handle_one(s, from, msgs[i].p, msgs[i].len, now_ms, 0) < 0)
 			bad++;
@@ -1620,6 +1930,7 @@ int ovg_swim_handle_msg(struct ovg_swim *s, const struct ovg_addr *from, const u
 		s->excl = *from;
 		s->has_excl = true;
 	}
+	slot_heard(s, from, ovg_bytes_make(NULL, 0));
 	rc = handle_one(s, from, v.p, v.len, now_ms, 0);
 	run_suspicions(s, now_ms);
 	leave_call(s, now_ms);
@@ -1694,8 +2005,16 @@ uint64_t ovg_swim_next_deadline_ms(const struct ovg_swim *s)
 		t = OVG_MIN(t, p->t_timeout_ms);
 	else if (p->phase == PROBE_INDIRECT)
 		t = OVG_MIN(t, p->t_end_ms);
-	else if (!s->left && !s->cfg.disable_probes)
+	else if (!s->left && !s->cfg.disable_probes &&
+		 s->cfg.probe_schedule == OVG_SWIM_SCHED_SHUFFLED)
 		t = OVG_MIN(t, s->next_probe_ms);
+	if (!s->left && !s->cfg.disable_probes &&
+	    s->cfg.probe_schedule == OVG_SWIM_SCHED_PAIRED) {
+		t = OVG_MIN(t, s->next_round_ms);
+		if (s->slot.active && !s->slot.done && !s->slot.passive &&
+		    p->phase == PROBE_IDLE)
+			t = OVG_MIN(t, s->slot.act_ms);
+	}
 	if (s->cfg.gossip_interval_ms)
 		t = OVG_MIN(t, s->next_gossip_ms);
 	if (s->cfg.push_pull_interval_ms && s->io.push_pull)
@@ -1705,6 +2024,11 @@ uint64_t ovg_swim_next_deadline_ms(const struct ovg_swim *s)
 	if (s->relay_n)
 		t = OVG_MIN(t, s->relays[s->relay_head].deadline_ms);
 	return t;
+}
+
+void ovg_swim_set_clock_offset(struct ovg_swim *s, int64_t offset_ms)
+{
+	s->cfg.clock_offset_ms = offset_ms;
 }
 
 /* ---- public: join, leave, meta, user messages ---------------------------- */

@@ -177,6 +177,27 @@ struct ovg_swim_io {
 	void (*log)(void *ctx, enum ovg_swim_log level, const char *msg);
 };
 
+/* Who probes whom (config.probe_schedule). */
+enum ovg_swim_schedule {
+	/* Default. Time is cut into rounds of probe_interval on a cluster-wide
+	 * clock (now_ms + clock_offset_ms). The live members (alive + suspect,
+	 * self included) sorted by a fixed hash of their names form a ring;
+	 * round r pairs them up by the round-robin tournament ("circle") method
+	 * on that ring, so over n - 1 rounds every member meets every other
+	 * once, and in every round every member is checked by exactly one
+	 * partner. One of the two pings the other (its initiator role
+	 * alternates); the other takes that ping as its own evidence and only
+	 * probes the initiator itself if no packet from it arrived by
+	 * round start + interval / 8 + probe_timeout. One ping/ack per pair per
+	 * round instead of one per member, and no member waits more than about
+	 * one round to be checked. Views that differ (joins, failures) only
+	 * cost extra probes: everyone always checks the partner it computed. */
+	OVG_SWIM_SCHED_PAIRED = 0,
+	/* memberlist's: each member probes one member per interval in its own
+	 * shuffled round-robin order. */
+	OVG_SWIM_SCHED_SHUFFLED = 1,
+};
+
 struct ovg_swim_config {
 	/* Self. name and meta are copied at create. */
 	const char *name;                /* 1..OVG_NAME_MAX bytes, no NUL inside */
@@ -188,8 +209,17 @@ struct ovg_swim_config {
 					  * daemon); we start at incarnation + 1 */
 
 	/* Timing (ms). */
-	uint32_t probe_interval_ms;      /* 300 */
-	uint32_t probe_timeout_ms;       /* 150: direct ack wait before indirect */
+	enum ovg_swim_schedule probe_schedule;   /* OVG_SWIM_SCHED_PAIRED */
+	uint32_t probe_interval_ms;      /* 800: one round (paired) or one probe (shuffled) */
+	uint32_t probe_timeout_ms;       /* 150: direct ack wait before indirect; paired:
+					  * a failed probe ends 3 probe timeouts after
+					  * its start, shuffled: at the interval's end */
+	uint32_t suspicion_interval_ms;  /* 300: the time unit of suspicion timeouts
+					  * (memberlist uses probe_interval); 0 = probe
+					  * interval */
+	int64_t clock_offset_ms;         /* paired rounds follow now_ms + this (the daemon:
+					  * CLOCK_REALTIME - CLOCK_MONOTONIC, so rounds
+					  * line up across hosts) */
 	uint32_t gossip_interval_ms;     /* 100; 0 disables periodic gossip */
 	uint32_t push_pull_interval_ms;  /* 30000; 0 disables periodic push-pull */
 	uint32_t gossip_to_the_dead_ms;  /* 30000: dead kept (and gossiped to) this long */
@@ -236,6 +266,8 @@ struct ovg_swim_stats {
 	uint64_t push_pulls;             /* push_pull callbacks issued */
 	uint64_t relays;                 /* indirect pings relayed */
 	uint64_t relays_dropped;         /* refused: relay table full */
+	uint64_t rounds;                 /* paired rounds begun */
+	uint64_t partner_heard;          /* paired: partner's packet was our evidence */
 };
 
 void ovg_swim_config_default(struct ovg_swim_config *cfg);
@@ -326,7 +358,16 @@ bool ovg_swim_has_left(const struct ovg_swim *s);
 void ovg_swim_get_stats(const struct ovg_swim *s, struct ovg_swim_stats *out);
 size_t ovg_swim_bcast_queued(const struct ovg_swim *s);
 
+/* Paired schedule: follow a new cluster clock offset (the daemon re-reads
+ * CLOCK_REALTIME - CLOCK_MONOTONIC now and then to follow NTP). */
+void ovg_swim_set_clock_offset(struct ovg_swim *s, int64_t offset_ms);
+
 /* Helpers exposed for tests and the simulator. */
+/* Paired schedule: the partner of ring position i among m in round r (the
+ * circle method); m itself when i sits the round out (m odd). i < m. */
+uint32_t ovg_swim_round_partner(uint32_t i, uint32_t m, uint64_t r);
+/* The fixed ring position key of a member name (same on every node). */
+uint64_t ovg_swim_ring_key(const char *name, size_t len);
 uint64_t ovg_swim_suspicion_min_ms(uint32_t mult, size_t n, uint32_t interval_ms);
 /* Suspicion timeout measured from its start after c confirmations of k. */
 uint64_t ovg_swim_suspicion_timeout_ms(uint32_t c, uint32_t k, uint64_t min_ms,
