@@ -9,18 +9,31 @@
  * ovg_swim_next_deadline_ms(). The simulator does the same with a virtual clock.
  *
  * What it does, following hashicorp/memberlist (state.go, suspicion.go,
- * awareness.go, queue.go, net.go):
- * - Probes members in shuffled round-robin order (reshuffled and dead/left
- *   members past gossip_to_the_dead reaped at every wrap; self, dead and left
- *   skipped); ping -> after probe_timeout indirect pings through
- *   indirect_checks alive members (asking for nacks from peers with pmax >= 4)
- *   plus a TCP fallback ping (pmax >= 3) -> no ack by the end of the probe
- *   interval: suspect. Pings to a suspect member carry the suspect message.
+ * awareness.go, queue.go, net.go), except where said:
+ * - Probing (see enum ovg_swim_schedule). Default, paired rounds: every
+ *   probe_interval (on the cluster clock) the live members, sorted by a
+ *   fixed hash of their names, are paired up by the round-robin tournament
+ *   method, so every member meets every other once per n - 1 rounds and is
+ *   checked by exactly one partner per round; one of the pair pings, the
+ *   other counts any packet from it as its check and probes it only when
+ *   none came by round start + interval/8 + probe_timeout. memberlist's
+ *   schedule (each member probes its own shuffled round-robin order every
+ *   interval) is OVG_SWIM_SCHED_SHUFFLED. Dead/left members past
+ *   gossip_to_the_dead are reaped every n rounds / at every wrap. A probe:
+ *   ping -> after probe_timeout indirect pings through indirect_checks alive
+ *   members (asking for nacks from peers with pmax >= 4) plus a TCP fallback
+ *   ping (pmax >= 3) -> no ack by the probe's end (paired: 3 probe timeouts
+ *   after its start; shuffled: the end of the interval): suspect. Pings to
+ *   a suspect member carry the suspect message. Our pings carry no
+ *   SourceAddr/Port/Node, so they are answered to their datagram's source.
  * - Lifeguard: suspicion timeout min = suspicion_mult * max(1, log10 n) *
- *   probe_interval, max = suspicion_max_mult * min, shrinking from max towards
- *   min as ln(c+1)/ln(k+1) with c independent confirmations (distinct From
- *   names) out of k = suspicion_mult - 2. Local health awareness score
- *   0..awareness_max-1 multiplies probe interval and probe timeout by score+1.
+ *   suspicion_interval (memberlist: probe_interval), max =
+ *   suspicion_max_mult * min, shrinking from max towards min as
+ *   ln(c+1)/ln(k+1) with c independent confirmations (distinct From names)
+ *   out of k = suspicion_mult - 2. Local health awareness score
+ *   0..awareness_max-1 multiplies the probe timeout by score+1, and the
+ *   probe interval (shuffled) or sits score rounds out of score+1, only
+ *   listening (paired).
  * - Incarnation numbers, refutation, dead versus left (dead with From == Node),
  *   reaping, restarted nodes rejoining (an alive with a new address and a
  *   higher incarnation replaces a dead/left member's address).
@@ -39,38 +52,48 @@
  *   ovg_swim_push_pull_build / ovg_swim_push_pull_merge).
  *
  * Defaults (ovg_swim_config_default) and why. Targets: a failed node declared
- * dead by every member within 3 s at n = 20, and no false dead declaration at
- * 10% packet loss. memberlist's LAN profile (1 s probe, suspicion mult 4)
- * needs 6-8 s at n = 20. Detection time is roughly
- *   (wait until some member probes the dead node) + probe_interval
- *   + suspicion min (with k = 1 confirmation) + dissemination (~10 ms),
- * and the first term is the minimum over n - 1 random round-robin phases, so
- * it has a tail of several probe intervals. Hence:
- * - probe_interval 300 ms, probe_timeout 150 ms: on a LAN an ack is back in
- *   well under 10 ms; 150 ms is ample and leaves 150 ms for the indirect acks
- *   and the TCP ping. (Awareness scales both, as Lifeguard's LHA-Probe does.)
- * - suspicion_mult 3: min = 3 * log10(20) * 300 ms = 1.17 s once k = 1 other
- *   member also failed to reach the node (at n = 20 that comes within ~0.3-
- *   0.6 s). A false suspicion rarely gets an independent confirmation, so it
- *   runs towards max = 6 * min = 7 s: ample time to refute.
- *   Measured on the fake network (tests/unit/test_swim_sim.c, n = 20): mean
- *   1.8 s, max 2.5-2.8 s to "dead at every member" over 40-300 kills, the same
- *   at 10% loss; 400 ms probes gave a max of 3.6 s.
+ * dead by every member within 3 s at n = 20, no false dead declaration at
+ * 10% packet loss, and fewer bytes per node at rest than serf (memberlist's
+ * LAN profile: 1 s probes, suspicion mult 4, 6-8 s to detect at n = 20).
+ * Detection time is
+ *   (wait for the victim's next round: < 1 interval, ~0.4 s on average)
+ *   + (its partner's ping: jitter up to interval/8, or the responder's wait
+ *      interval/8 + probe_timeout) + 3 probe timeouts to suspect
+ *   + suspicion min (k = 1 confirmation: the next round's partner fails
+ *     too, ~1 interval later, within min) + dissemination (~10 ms).
+ * With memberlist's shuffled schedule the first term is the minimum over
+ * n - 1 random round-robin phases, with a tail of several intervals; that is
+ * why the shuffled schedule needed 300 ms probes (3.3 pings and acks per
+ * member per second) to stay under 3 s. Hence:
+ * - paired, probe_interval 800 ms, probe_timeout 150 ms: one ping + ack per
+ *   pair per round, 1.25 pings per member per second sent or answered. On a
+ *   LAN an ack is back in well under 10 ms; 150 ms is ample and leaves 300 ms
+ *   for the indirect acks and the TCP ping. (Awareness scales the timeout,
+ *   as Lifeguard's LHA-Probe does.)
+ * - suspicion_mult 3, suspicion_interval 300 ms: min = 3 * log10(20) * 300 ms
+ *   = 1.17 s once k = 1 other member also failed to reach the node (the next
+ *   round's partner, ~0.8 s later). A false suspicion rarely gets an
+ *   independent confirmation, so it runs towards max = 6 * min = 7 s: ample
+ *   time to refute. Measured on the fake network (tests/unit/test_swim_sim.c,
+ *   n = 20): mean 2.2 s, max 2.65 s to "dead at every member" over 30 kills,
+ *   mean 2.1 s, max 2.64 s at 10% loss.
  * - gossip_interval 100 ms, gossip_nodes 3, retransmit_mult 4 (limit 8 at
  *   n = 20), eager_fanout 3: news reaches everyone in ~10-50 ms.
  * - At 10% loss a probe fails falsely when the direct round trip (19%), all
  *   indirect round trips and the TCP ping fail: ~0.3% of probes. Each is
  *   refuted; a member that misses the refutation (gossip reaches each member
  *   only with high probability) is corrected directly by whoever gets its
- *   stale suspect message (see `corrections`). Measured: 40 runs x 300 s x 20
- *   nodes at 10% loss: 2158 refutations, 0 false dead declarations.
+ *   stale suspect message (see `corrections`). Measured: 2 runs x 300 s x 20
+ *   nodes at 10% loss: 8221 probes, 20 failed, 20 refutations, 0 false dead
+ *   declarations.
  * - push_pull_interval 30 s, gossip_to_the_dead 30 s, awareness_max 8,
  *   indirect_checks 3, suspicion_max_mult 6: memberlist LAN.
  * - packet_budget 1366 = OVG_UDP_MAX - OVG_CRYPT_OVERHEAD - 5 (CRC).
  *
- * Beyond memberlist (all wire compatible): eager push; answering a stale
- * suspect/dead message with the newer alive; UPDATE events for suspect ->
- * alive; REAP events; awareness also scales probe_timeout.
+ * Beyond memberlist (all wire compatible): paired rounds; slim pings; eager
+ * push; answering a stale suspect/dead message with the newer alive; UPDATE
+ * events for suspect -> alive; REAP events; awareness also scales
+ * probe_timeout.
  *
  * The daemon's side, in short:
  * - UDP in: ovg_packet_open -> ovg_swim_handle_msgs(from, msgs) (also the
