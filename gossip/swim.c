@@ -683,6 +683,20 @@ static bool suspicion_confirm(struct ovg_swim *s, struct member *m, struct ovg_b
 	return true;
 }
 
+/* Raise the confirmation count by c (bounded by k) and move the deadline. */
+static void suspicion_add_confirmations(struct ovg_swim *s, struct member *m, uint32_t c)
+{
+	struct suspicion *sp = m ? m->susp : NULL;
+
+	if (!sp || sp->n >= sp->k)
+		return;
+	sp->n = OVG_MIN(sp->k, sp->n + c);
+	sp->deadline_ms = sp->start_ms +
+			  ovg_swim_suspicion_timeout_ms(sp->n, sp->k, sp->min_ms, sp->max_ms);
+	heap_down(s, m->heap_idx);
+	heap_up(s, m->heap_idx);
+}
+
 /* ---- encoding and sending ---------------------------------------------- */
 
 static struct ovg_bytes self_ip(const struct ovg_swim *s)
@@ -971,10 +985,15 @@ static void correct_stale(struct ovg_swim *s, const struct member *m,
 	}
 }
 
-static void refute(struct ovg_swim *s, uint32_t accused)
+/* Accused at incarnation `accused` by `accuser`: a higher incarnation,
+ * broadcast, and sent straight to the accuser too, whose suspicion timer is
+ * the one running. */
+static void refute(struct ovg_swim *s, uint32_t accused, struct ovg_bytes accuser)
 {
-	struct member *me = s->self;
+	struct member *me = s->self, *acc;
 	uint32_t inc = me->inc + 1;
+	uint8_t buf[MSG_BUF];
+	size_t len;
 
 	if (accused >= inc)
 		inc = accused + 1;
@@ -982,6 +1001,10 @@ static void refute(struct ovg_swim *s, uint32_t accused)
 	awareness_delta(s, 1);
 	s->st.refutes++;
 	queue_alive(s, me);
+	acc = lookup_b(s, accuser);
+	if (acc && acc != me && is_live(acc) &&
+	    enc_alive_member(me, buf, sizeof(buf), &len) == 0)
+		send_one(s, &acc->addr, wants_crc(s, acc), buf, len);
 }
 
 static void alive_node(struct ovg_swim *s, const struct ovg_alive *a, bool bootstrap,
@@ -1048,7 +1071,7 @@ static void alive_node(struct ovg_swim *s, const struct ovg_alive *a, bool boots
 		    (m->meta_len == 0 || memcmp(a->meta.p, m->meta, m->meta_len) == 0) &&
 		    a->vsn_len == OVG_VSN_LEN && memcmp(a->vsn, m->vsn, OVG_VSN_LEN) == 0)
 			return;
-		refute(s, a->incarnation);
+		refute(s, a->incarnation, ovg_bytes_make(NULL, 0));
 		slog(s, OVG_SWIM_LOG_WARN, "swim: refuting an alive message about us");
 		return;
 	}
@@ -1097,7 +1120,7 @@ static void suspect_node(struct ovg_swim *s, uint32_t inc, struct ovg_bytes node
 	if (m->state != OVG_STATE_ALIVE)
 		return;
 	if (m == s->self) {
-		refute(s, inc);
+		refute(s, inc, from);
 		slog(s, OVG_SWIM_LOG_WARN, "swim: refuting a suspect message from %.*s",
 		     (int)from.len, (const char *)from.p);
 		return;
@@ -1153,7 +1176,7 @@ static void dead_node(struct ovg_swim *s, uint32_t inc, struct ovg_bytes node,
 		return;
 	if (m == s->self) {
 		if (!s->left) {
-			refute(s, inc);
+			refute(s, inc, from);
 			slog(s, OVG_SWIM_LOG_WARN, "swim: refuting a dead message from %.*s",
 			     (int)from.len, (const char *)from.p);
 			return;
@@ -1329,6 +1352,9 @@ static void probe_success(struct ovg_swim *s)
 static void probe_fail(struct ovg_swim *s, uint64_t now)
 {
 	struct probe *p = &s->probe;
+	struct member *m;
+	uint8_t buf[MSG_BUF];
+	size_t len;
 	int delta;
 
 	p->phase = PROBE_IDLE;
@@ -1341,6 +1367,18 @@ static void probe_fail(struct ovg_swim *s, uint64_t now)
 	slog(s, OVG_SWIM_LOG_INFO, "swim: suspect %s has failed, no acks received", p->name);
 	suspect_node(s, p->inc, ovg_bytes_make(p->name, p->name_len),
 		     ovg_bytes_make(s->self->name, s->self->name_len), NULL, now);
+	m = lookup(s, p->name, p->name_len);
+	/* every nack is another member that failed to reach it just now: an
+	 * independent confirmation (Lifeguard counts suspect messages from
+	 * other members; a nack is the same evidence, one round sooner) */
+	if (p->nacks)
+		suspicion_add_confirmations(s, m, p->nacks);
+	/* and it hears of the suspicion at once, if it can hear at all */
+	if (m && m->susp &&
+	    enc_susdead(OVG_MSG_SUSPECT, m->inc, ovg_bytes_make(m->name, m->name_len),
+			ovg_bytes_make(s->self->name, s->self->name_len), buf, sizeof(buf),
+			&len) == 0)
+		send_one(s, &m->addr, wants_crc(s, m), buf, len);
 }
 
 static void probe_start(struct ovg_swim *s, uint64_t now)
@@ -1417,12 +1455,17 @@ static void round_begin(struct ovg_swim *s, uint64_t now)
 	if (m < 2 || i >= m)
 		return;
 	pi = ovg_swim_round_partner(i, m, round);
-	if (pi >= m)
-		return;                    /* our bye */
-	partner = s->ring[pi];
 	rounds = m - 1 + (m & 1);
 	lo_starts = ((round / rounds) + round) % 2 == 0;
-	sl->responder = (i < pi) != lo_starts;
+	if (pi >= m) {
+		/* our bye (m odd): ping our ring successor anyway, so that every
+		 * member is checked every round, one of them twice */
+		partner = s->ring[(i + 1) % m];
+		sl->responder = false;
+	} else {
+		partner = s->ring[pi];
+		sl->responder = (i < pi) != lo_starts;
+	}
 	sl->active = true;
 	sl->done = false;
 	/* Lifeguard's slower probing when we are unhealthy: sit rounds out,
@@ -1584,9 +1627,9 @@ void ovg_swim_config_default(struct ovg_swim_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	memcpy(cfg->vsn, vsn, sizeof(vsn));
 	cfg->probe_schedule = OVG_SWIM_SCHED_PAIRED;
-	cfg->probe_interval_ms = 800;
+	cfg->probe_interval_ms = 500;
 	cfg->probe_timeout_ms = 150;
-	cfg->suspicion_interval_ms = 300;
+	cfg->suspicion_interval_ms = 250;
 	cfg->gossip_interval_ms = 100;
 	cfg->push_pull_interval_ms = 30000;
 	cfg->gossip_to_the_dead_ms = 30000;

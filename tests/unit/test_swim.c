@@ -184,10 +184,10 @@ START_TEST(probes_are_acked_and_a_healthy_cluster_suspects_nobody)
 	net_run(&n, n.now + 10000);
 	for (int i = 0; i < 3; i++) {
 		ovg_swim_get_stats(n.nodes[i].s, &st);
-		/* 12-13 rounds of 800 ms; with 3 members each sits every third
-		 * round out and checks its partner in the others */
-		ck_assert_uint_ge(st.rounds, 12);
-		ck_assert_uint_ge(st.probes + st.partner_heard, 7);
+		/* 20 rounds of 500 ms; with 3 members each checks its partner,
+		 * or on its bye its ring successor, every round */
+		ck_assert_uint_ge(st.rounds, 19);
+		ck_assert_uint_ge(st.probes + st.partner_heard, 17);
 		ck_assert_uint_eq(st.probes_failed, 0);
 		ck_assert_uint_eq(st.indirect_probes, 0);
 		ck_assert_int_eq(ovg_swim_health_score(n.nodes[i].s), 0);
@@ -567,10 +567,10 @@ START_TEST(paired_awareness_sits_rounds_out_when_nacks_do_not_come_back)
 	before = n.nodes[0].pings_sent;
 	net_run(&n, n.now + 32000);
 	degraded = n.nodes[0].pings_sent - before;
-	/* 40 rounds: healthy, n0 pings as initiator (about 2 rounds in 5 with
-	 * 5 members); unhealthy, it acts in one round of 7 or 8 */
-	ck_assert_uint_ge(healthy, 10);
-	ck_assert_uint_le(degraded, 6);
+	/* 64 rounds: healthy, n0 pings as initiator (about 2 rounds in 5 with
+	 * 5 members) or on its bye; unhealthy, it acts in one round of 7 or 8 */
+	ck_assert_uint_ge(healthy, 16);
+	ck_assert_uint_le(degraded * 2, healthy);
 	/* back: its partners' pings count as evidence too, about one step a round */
 	n.nodes[0].cut = false;
 	net_run(&n, n.now + 20000);
@@ -942,14 +942,20 @@ START_TEST(user_messages_reach_everyone_once_by_eager_push)
 	ck_assert_int_eq(ovg_swim_user_broadcast(n.nodes[0].s, msg, sizeof(msg), n.now), 0);
 	n.nodes[0].user_seen[42] = 1;
 	n.nodes[0].user_msgs = 1;
+	/* a flood with fanout 3 misses a given node with chance (16/19)^19 ~ 4%:
+	 * most nodes have it at once, the rest by gossip or a probe's piggyback */
+	uint64_t t90 = 0;
 	do {
+		int have = 0;
 		net_run(&n, n.now + 1);
-		all = true;
 		for (int i = 0; i < 20; i++)
-			all &= n.nodes[i].user_msgs == 1;
-	} while (!all && n.now - t0 < 2000);
+			have += n.nodes[i].user_msgs == 1;
+		all = have == 20;
+		if (!t90 && have >= 18)
+			t90 = n.now - t0;
+	} while (!all && n.now - t0 < 3000);
 	ck_assert(all);
-	ck_assert_uint_lt(n.now - t0, 100);
+	ck_assert_uint_lt(t90, 100);
 	net_run(&n, n.now + 5000);
 	for (int i = 0; i < 20; i++) {
 		ck_assert_uint_eq(n.nodes[i].user_msgs, 1);
