@@ -140,6 +140,12 @@ int ovg_bcast_push(struct ovg_bcast_queue *q, const uint8_t *msg, size_t len,
 	return 0;
 }
 
+void ovg_bcast_cancel(struct ovg_bcast_queue *q, struct ovg_bcast **owner)
+{
+	if (*owner)
+		remove_and_finish(q, *owner);
+}
+
 static void requeue(struct ovg_bcast_queue *q, struct ovg_bcast *b, uint32_t times,
 		    uint32_t transmit_limit)
 {

@@ -50,6 +50,10 @@ void ovg_bcast_free(struct ovg_bcast_queue *q);
 int ovg_bcast_push(struct ovg_bcast_queue *q, const uint8_t *msg, size_t len,
 		   struct ovg_bcast **owner, bool eager, bool notify);
 
+/* Withdraw the item in *owner (if any) unsent, as if replaced: counts
+ * neither as dropped nor as sent. */
+void ovg_bcast_cancel(struct ovg_bcast_queue *q, struct ovg_bcast **owner);
+
 /* Forget an owner slot (its member is going away); the item stays queued. */
 static inline void ovg_bcast_disown(struct ovg_bcast **owner)
 {

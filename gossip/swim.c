@@ -299,9 +299,9 @@ static struct member *lookup_b(const struct ovg_swim *s, struct ovg_bytes name)
 	return lookup(s, name.p, name.len);
 }
 
-static int grow_buckets(struct ovg_swim *s)
+/* Rehash into nb buckets (a power of two, more than now). */
+static int grow_buckets_to(struct ovg_swim *s, size_t nb)
 {
-	size_t nb = s->n_buckets * 2;
 	struct member **b = calloc(nb, sizeof(*b));
 
 	if (!b)
@@ -318,6 +318,11 @@ static int grow_buckets(struct ovg_swim *s)
 	s->buckets = b;
 	s->n_buckets = nb;
 	return 0;
+}
+
+static int grow_buckets(struct ovg_swim *s)
+{
+	return grow_buckets_to(s, s->n_buckets * 2);
 }
 
 static void hash_remove(struct ovg_swim *s, struct member *m)
@@ -1007,9 +1012,16 @@ static void refute(struct ovg_swim *s, uint32_t accused, struct ovg_bytes accuse
 		send_one(s, &acc->addr, wants_crc(s, acc), buf, len);
 }
 
-static void alive_node(struct ovg_swim *s, const struct ovg_alive *a, bool bootstrap,
-		       uint64_t now)
+/* alive_node_f flags. BOOTSTRAP: our own alive at create (no refutation).
+ * QUIET: a bulk bootstrap (ovg_swim_preload): what we learn is old news to
+ * the cluster, so no alive broadcast is queued about it. */
+#define AN_BOOTSTRAP 1u
+#define AN_QUIET     2u
+
+static void alive_node_f(struct ovg_swim *s, const struct ovg_alive *a, unsigned flags,
+			 uint64_t now)
 {
+	bool bootstrap = flags & AN_BOOTSTRAP;
 	struct ovg_addr addr;
 	struct member *m;
 	bool is_new = false, updates = false, is_local, meta_changed;
@@ -1087,7 +1099,8 @@ static void alive_node(struct ovg_swim *s, const struct ovg_alive *a, bool boots
 	m->inc = a->incarnation;
 	m->addr = addr;
 	set_state(s, m, OVG_STATE_ALIVE, now);
-	queue_alive(s, m);
+	if (!(flags & AN_QUIET))
+		queue_alive(s, m);
 
 	if (old_state == OVG_STATE_DEAD || old_state == OVG_STATE_LEFT)
 		emit(s, OVG_SWIM_EV_JOIN, m);
@@ -1096,6 +1109,12 @@ static void alive_node(struct ovg_swim *s, const struct ovg_alive *a, bool boots
 	return;
 bad:
 	s->st.msgs_bad++;
+}
+
+static void alive_node(struct ovg_swim *s, const struct ovg_alive *a, bool bootstrap,
+		       uint64_t now)
+{
+	alive_node_f(s, a, bootstrap ? AN_BOOTSTRAP : 0, now);
 }
 
 static void suspect_node(struct ovg_swim *s, uint32_t inc, struct ovg_bytes node,
@@ -2299,13 +2318,21 @@ static bool verify_protocol(const struct ovg_swim *s, const struct ovg_push_node
 	return true;
 }
 
-static void merge_nodes(struct ovg_swim *s, const struct ovg_push_node *r, size_t n,
-			uint64_t now)
+static void reserve_members(struct ovg_swim *s, size_t total);
+
+/* an_flags: AN_QUIET for a preload, which also withdraws the news that
+ * suspect/dead/left records queue about others (old news to the cluster). */
+static void merge_records(struct ovg_swim *s, const struct ovg_push_node *r, size_t n,
+			  uint64_t now, unsigned an_flags)
 {
 	struct ovg_bytes me = ovg_bytes_make(s->self->name, s->self->name_len);
 
+	/* a join brings the whole cluster: size the tables once (a periodic
+	 * push-pull, mostly members we know, finds them big enough) */
+	reserve_members(s, OVG_MAX(s->n_nodes, n) + 1);
 	for (size_t i = 0; i < n; i++) {
 		struct ovg_alive a;
+		struct member *m;
 
 		switch (r[i].state) {
 		case OVG_STATE_ALIVE:
@@ -2317,8 +2344,8 @@ static void merge_nodes(struct ovg_swim *s, const struct ovg_push_node *r, size_
 			a.meta = r[i].meta;
 			memcpy(a.vsn, r[i].vsn, OVG_VSN_LEN);
 			a.vsn_len = r[i].vsn_len;
-			alive_node(s, &a, false, now);
-			break;
+			alive_node_f(s, &a, an_flags & AN_QUIET, now);
+			continue;
 		case OVG_STATE_LEFT:
 			dead_node(s, r[i].incarnation, r[i].name, r[i].name, NULL, now);
 			break;
@@ -2327,9 +2354,17 @@ static void merge_nodes(struct ovg_swim *s, const struct ovg_push_node *r, size_
 			suspect_node(s, r[i].incarnation, r[i].name, me, NULL, now);
 			break;
 		default:
-			break;
+			continue;
 		}
+		if ((an_flags & AN_QUIET) && (m = lookup_b(s, r[i].name)) != NULL && m != s->self)
+			ovg_bcast_cancel(&s->q, &m->bcast);
 	}
+}
+
+static void merge_nodes(struct ovg_swim *s, const struct ovg_push_node *r, size_t n,
+			uint64_t now)
+{
+	merge_records(s, r, n, now, 0);
 }
 
 void ovg_swim_merge_nodes(struct ovg_swim *s, const struct ovg_push_node *nodes, size_t n,
@@ -2455,4 +2490,125 @@ void ovg_swim_get_stats(const struct ovg_swim *s, struct ovg_swim_stats *out)
 size_t ovg_swim_bcast_queued(const struct ovg_swim *s)
 {
 	return s->q.n;
+}
+
+/* ---- bulk bootstrap (ovg_swim_preload) ------------------------------------ */
+
+/* Room for `total` members (bounded by members_max) in the member array and
+ * the hash table, so a merge of a whole cluster does not regrow them step by
+ * step. Best effort: member_add still grows them as needed. */
+static void reserve_members(struct ovg_swim *s, size_t total)
+{
+	size_t nb = s->n_buckets;
+
+	if (total > s->cfg.members_max)
+		total = s->cfg.members_max;
+	if (total > s->nodes_cap) {
+		struct member **n = realloc(s->nodes, total * sizeof(*n));
+		if (n) {
+			s->nodes = n;
+			s->nodes_cap = total;
+		}
+	}
+	while (nb < total)
+		nb *= 2;
+	if (nb > s->n_buckets)
+		(void)grow_buckets_to(s, nb);
+}
+
+#define PRELOAD_HEAD_MAX 64
+
+/* After a preload into an empty ring, s->pend holds the members pending
+ * before it (pend0 of them: self) followed by those the records made live,
+ * in record order. Records sorted as the ring is (ovg_swim_ring_key, then
+ * name) let the ring be built in O(n) rather than by ring_rebuild's sort;
+ * other orders are sorted here. The pending array becomes the ring, as
+ * sized by the preload. With a non-empty ring nothing happens here and the
+ * next round's ring_rebuild merges the pending members as usual. */
+static void preload_ring(struct ovg_swim *s, size_t pend0)
+{
+	struct member **p = s->pend, *head[PRELOAD_HEAD_MAX];
+	size_t n = 0, h = 0, a, t, o, i;
+	bool sorted = true;
+
+	if (s->ring_n != 0 || !s->ring_dirty || !p)
+		return;
+	for (i = 0; i < s->pend_n; i++) {
+		struct member *m = p[i];
+		if (!is_live(m) || m->in_ring) {
+			m->ring_pend = false;
+			continue;
+		}
+		if (i < pend0)
+			h++;
+		p[n++] = m;
+	}
+	s->pend_n = n;
+	if (h > PRELOAD_HEAD_MAX)
+		return;   /* not a fresh instance after all: ring_rebuild's job */
+	for (i = h + 1; i < n && sorted; i++)
+		sorted = ring_cmp(p[i - 1], p[i]) < 0;
+	if (!sorted)
+		qsort(p + h, n - h, sizeof(*p), ring_qsort_cmp);
+	memcpy(head, p, h * sizeof(*p));
+	qsort(head, h, sizeof(*head), ring_qsort_cmp);
+	/* merge head into the sorted tail from the front: the output never
+	 * overtakes the tail's read position (o = a + (t - h) <= t) */
+	for (a = 0, t = h, o = 0; a < h; ) {
+		if (t < n && ring_cmp(p[t], head[a]) < 0)
+			p[o++] = p[t++];
+		else
+			p[o++] = head[a++];
+	}
+	for (i = 0; i < n; i++) {
+		p[i]->in_ring = true;
+		p[i]->ring_pend = false;
+	}
+	free(s->ring);
+	s->ring = p;
+	s->ring_cap = s->pend_cap;
+	s->ring_n = n;
+	s->pend = NULL;
+	s->pend_cap = s->pend_n = 0;
+	s->ring_dirty = false;
+}
+
+int ovg_swim_preload(struct ovg_swim *s, const struct ovg_push_node *nodes, size_t n,
+		     uint64_t now_ms)
+{
+	uint32_t self_inc;
+	size_t pend0, want;
+	bool known = false;
+
+	if (!s || (n && !nodes))
+		return -EINVAL;
+	if (s->n_nodes != 1 || s->left)
+		return -EALREADY;
+	enter(s, now_ms);
+	self_inc = s->self->inc;
+	pend0 = s->pend_n;
+	/* the pending list will become the ring: size it once, exactly */
+	want = s->pend_n + OVG_MIN(n, (size_t)s->cfg.members_max);
+	if (want > s->pend_cap) {
+		struct member **pp = realloc(s->pend, want * sizeof(*pp));
+		if (pp) {
+			s->pend = pp;
+			s->pend_cap = want;
+		}
+	}
+	reserve_members(s, n + 1);
+	merge_records(s, nodes, n, now_ms, AN_QUIET);
+	/* the cluster already knows us at this incarnation: our announcement
+	 * from create is old news too (a refutation is not, and stays) */
+	for (size_t i = 0; i < n && !known; i++)
+		known = nodes[i].state == OVG_STATE_ALIVE &&
+			nodes[i].incarnation == self_inc &&
+			nodes[i].name.len == s->self->name_len &&
+			memcmp(nodes[i].name.p, s->self->name, s->self->name_len) == 0;
+	if (known && s->self->inc == self_inc)
+		ovg_bcast_cancel(&s->q, &s->self->bcast);
+	preload_ring(s, pend0);
+	run_suspicions(s, now_ms);
+	leave_call(s, now_ms);
+	return 0;
 }

@@ -23,11 +23,12 @@
  *   restart (a fresh instance with the incarnation saved on "disk" after
  *   every call, as the daemon does; state from its saved bytes), graceful
  *   leave, join through a random live member.
- * - bootstrap "preload": every initial node gets the whole member list as one
- *   merge of push-pull records (what a join push-pull brings), then its
- *   broadcast queue, full of the alive news that merge queued, is settled
- *   offline with the network muted (see settle_queue), so the measured run
- *   starts from the steady state of a cluster that formed long ago.
+ * - bootstrap "preload": every initial node gets the whole member list through
+ *   ovg_swim_preload (push-pull records merged by the push-pull rules, with
+ *   no news queued about them: the cluster learned it long ago), then a few
+ *   ticks with the network muted set its timers' phases (see preload), so the
+ *   measured run starts from the steady state of a cluster that formed long
+ *   ago.
  *   Bootstrap "join": nodes start one by one and join node 0 for real.
  *
  * Checks (exit status 1 on violation, with a `reproduce:` line):
@@ -77,7 +78,8 @@ static const uint8_t sim_meta[] = { 0xff, 0x81, 0xa3, 'o', 'v', 'g', 0xa1, '1' }
  * N nodes each holding N members make N^2 small heap objects (member records,
  * meta copies, queued broadcasts): 10^8 at N = 10,000. glibc's malloc adds a
  * 16-byte header and rounds to 32-byte chunks; this simulator-only allocator
- * serves blocks up to 256 bytes from one size class each (16-byte steps, no
+ * serves blocks up to 256 bytes from one size class each (8 bytes, which is
+ * all a block of at most 8 bytes must be aligned to, then 16-byte steps; no
  * header: the class is the address range), bump-allocated from a large
  * reserved mapping with transparent huge pages, freed blocks on a LIFO list.
  * Bigger blocks go to glibc (__libc_*). SWIMSIM_MALLOC=libc turns it off.
@@ -92,9 +94,9 @@ extern void *__libc_realloc(void *, size_t);
 extern void __libc_free(void *);
 extern void *__libc_memalign(size_t, size_t);
 
-#define SA_CLASSES   16
+#define SA_CLASSES   17                 /* 8 bytes, then 16, 32, ... 256 */
 #define SA_STEP      16
-#define SA_MAX       (SA_CLASSES * SA_STEP)
+#define SA_MAX       ((SA_CLASSES - 1) * SA_STEP)
 #define SA_SPAN_BITS 34                 /* 16 GiB of address space per class */
 
 static uint8_t *sa_base;
@@ -129,15 +131,20 @@ static bool sa_ours(const void *p)
 	       (const uint8_t *)p < sa_base + ((size_t)SA_CLASSES << SA_SPAN_BITS);
 }
 
+static size_t sa_size(int c)
+{
+	return c ? (size_t)c * SA_STEP : 8;
+}
+
 static size_t sa_class_size(const void *p)
 {
-	return (size_t)((((const uint8_t *)p - sa_base) >> SA_SPAN_BITS) + 1) * SA_STEP;
+	return sa_size((int)(((const uint8_t *)p - sa_base) >> SA_SPAN_BITS));
 }
 
 static void *sa_alloc(size_t n, bool zero)
 {
-	int c = n ? (int)((n - 1) / SA_STEP) : 0;
-	size_t sz = (size_t)(c + 1) * SA_STEP;
+	int c = n <= 8 ? 0 : (int)((n + SA_STEP - 1) / SA_STEP);
+	size_t sz = sa_size(c);
 	void *p = sa_free[c];
 
 	if (p) {
@@ -1062,7 +1069,8 @@ static bool cb_user_msg(void *ctx, const uint8_t *msg, size_t len, uint64_t now)
 	struct node *nd = ctx;
 
 	(void)msg; (void)len; (void)now;
-	return nd->settling;         /* only the offline queue settling uses these */
+	(void)nd;
+	return false;                /* no application messages in these scenarios */
 }
 
 /* ---- replicated state plumbing (mirrors daemon/replica.c) ------------------------- */
@@ -1477,57 +1485,9 @@ static void node_leave(uint32_t i)
 /* ---- preload bootstrap --------------------------------------------------------- */
 
 /*
- * After the preload merge a node's broadcast queue holds alive news about
- * (up to bcast_queue_max) members, which a real cluster gossiped long ago.
- * Settle it offline, muted (nothing reaches the network), through the public
- * API only: a small queue is drained by answering pings (each ack carries a
- * packet's worth of broadcasts); a large one is first replaced by one-byte
- * user messages (pushed in one call, beyond the queue bound, so the queue's
- * own "drop the oldest" rule evicts the alive news), which drain 254 to a
- * packet. Then two ticks at random times before the start (their probe pings
- * answered at once) spread the probe, gossip and push-pull timers the way a
- * long-running cluster has them.
+ * A muted tick during the preload: the probe ping it sends (if any) is
+ * answered at once, so the node enters the run with no probe pending.
  */
-static void settle_queue(struct node *nd, uint64_t t_ms)
-{
-	static uint8_t junk = OVG_MSG_USER;
-	static struct ovg_bytes *views;
-	static size_t nviews;
-	uint8_t ping[64];
-	struct ovg_msg m;
-	size_t plen;
-	struct ovg_addr from = addr_of(G.n + 1);   /* nobody */
-	size_t q = ovg_swim_bcast_queued(nd->s);
-	struct ovg_swim_config c;
-
-	swim_config(&c);
-	nd->settling = true;
-	if (q > 256) {
-		size_t k = c.bcast_queue_max + 300;
-		if (nviews < k) {
-			views = xrealloc(views, k * sizeof(*views));
-			for (size_t i = nviews; i < k; i++)
-				views[i] = ovg_bytes_make(&junk, 1);
-			nviews = k;
-		}
-		ovg_swim_handle_msgs(nd->s, &from, views, k, t_ms);
-	}
-	memset(&m, 0, sizeof(m));
-	m.type = OVG_MSG_PING;
-	m.u.ping.seq_no = 1;
-	if (ovg_wire_encode(&m, ping, sizeof(ping), &plen) < 0)
-		die("encode ping");
-	for (int round = 0; ovg_swim_bcast_queued(nd->s) > 0; round++) {
-		struct ovg_bytes pv[64];
-		if (round > 100000)
-			die("queue of n%u does not drain", idx(nd));
-		for (int i = 0; i < 64; i++)
-			pv[i] = ovg_bytes_make(ping, plen);
-		ovg_swim_handle_msgs(nd->s, &from, pv, 64, t_ms);
-	}
-	nd->settling = false;
-}
-
 static void settle_tick(struct node *nd, uint64_t t_ms)
 {
 	nd->settling = true;
@@ -1549,15 +1509,39 @@ static void settle_tick(struct node *nd, uint64_t t_ms)
 	nd->settling = false;
 }
 
+/* swim's ring order: ovg_swim_ring_key, then the name bytes, then length */
+static int rec_pos_cmp(const void *pa, const void *pb)
+{
+	const struct ovg_push_node *a = pa, *b = pb;
+	uint64_t ka = ovg_swim_ring_key((const char *)a->name.p, a->name.len);
+	uint64_t kb = ovg_swim_ring_key((const char *)b->name.p, b->name.len);
+	size_t n = a->name.len < b->name.len ? a->name.len : b->name.len;
+	int c;
+
+	if (ka != kb)
+		return ka < kb ? -1 : 1;
+	c = memcmp(a->name.p, b->name.p, n);
+	if (c)
+		return c;
+	return a->name.len < b->name.len ? -1 : a->name.len > b->name.len;
+}
+
 static void preload(uint32_t count)
 {
 	uint64_t t_create = T0_US / 1000 - 62000;
 	struct ovg_splitmix r = { O.seed ^ 0x5eedull };
+	struct ovg_push_node *ring = NULL;
 
+	if (!G.partial) {
+		ring = xcalloc(count, sizeof(*ring));
+		memcpy(ring, G.recs, count * sizeof(*ring));
+		qsort(ring, count, sizeof(*ring), rec_pos_cmp);
+	}
 	for (uint32_t i = 0; i < count; i++) {
 		struct node *nd = &G.nodes[i];
 		uint64_t t1 = T0_US / 1000 - 29500 + rnd_below(&r, 28500);
 		uint64_t t2 = T0_US / 1000 - 450 + rnd_below(&r, 300);
+		int rc;
 
 		G.now = t_create * 1000;
 		nd->muted = true;
@@ -1581,11 +1565,14 @@ static void preload(uint32_t count)
 				stamp[j] = i + 1;
 				sub[k++] = G.recs[j];
 			}
-			ovg_swim_merge_nodes(nd->s, sub, k, t_create);
+			/* in ring order, as G.recs, so the preload builds the ring in O(k) */
+			qsort(sub, k, sizeof(*sub), rec_pos_cmp);
+			rc = ovg_swim_preload(nd->s, sub, k, t_create);
 		} else {
-			ovg_swim_merge_nodes(nd->s, G.recs, count, t_create);
+			rc = ovg_swim_preload(nd->s, ring, count, t_create);
 		}
-		settle_queue(nd, t_create);
+		if (rc < 0)
+			die("ovg_swim_preload(n%u): %s", i, strerror(-rc));
 		G.now = t1 * 1000;
 		settle_tick(nd, t1);
 		G.now = t2 * 1000;
@@ -1615,6 +1602,7 @@ static void preload(uint32_t count)
 			exit(0);
 		}
 	}
+	free(ring);
 	G.now = T0_US;
 	for (uint32_t i = 0; i < count; i++) {
 		G.nodes[i].tick_at = UINT64_MAX;

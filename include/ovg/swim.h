@@ -405,4 +405,17 @@ uint64_t ovg_swim_suspicion_timeout_ms(uint32_t c, uint32_t k, uint64_t min_ms,
 uint32_t ovg_swim_retransmit_limit(uint32_t mult, size_t n);
 uint64_t ovg_swim_push_pull_scale_ms(uint32_t interval_ms, size_t n);
 
+/* Bulk bootstrap: give a freshly created instance (no member but self, no
+ * other call since create) the view a long-standing member of that cluster
+ * has. Records are merged by push-pull rules (ovg_swim_merge_nodes) with
+ * events as usual, but no news about them is queued or pushed: the cluster
+ * learned it long ago. If the records list us alive at our incarnation, our
+ * own announcement from create is withdrawn too (a refutation of a record
+ * that accuses us is real news and stays queued). Tables are sized once for
+ * n members; records sorted by (ovg_swim_ring_key(name), name) build the
+ * probe ring in O(n), any other order costs a sort. For simulators and
+ * tests; the daemon joins. 0, -EINVAL, -EALREADY (not a fresh instance). */
+int ovg_swim_preload(struct ovg_swim *s, const struct ovg_push_node *nodes, size_t n,
+		     uint64_t now_ms);
+
 #endif
