@@ -143,26 +143,27 @@ int ovg_state_wsummary_decode(const uint8_t *buf, size_t len, struct ovg_state_w
 	struct ovg_mp_reader r;
 	uint64_t count;
 	uint32_t n;
-	int rc;
 
+	/* any damage is -EBADMSG (truncation too: a summary is never cut) */
 	memset(out, 0, sizeof(*out));
 	ovg_mp_reader_init(&r, buf, len);
-	if ((rc = ovg_mp_read_array(&r, &n)))
-		return rc;
-	if (n < 4)
+	if (ovg_mp_read_array(&r, &n) || n < 4)
 		return -EBADMSG;
-	if ((rc = ovg_mp_read_str(&r, &out->name)) || (rc = ovg_mp_read_uint(&r, &out->instance)) ||
-	    (rc = ovg_mp_read_uint(&r, &count)) || (rc = ovg_mp_read_uint(&r, &out->hash)))
-		return rc;
+	if (ovg_mp_read_str(&r, &out->name) || ovg_mp_read_uint(&r, &out->instance) ||
+	    ovg_mp_read_uint(&r, &count) || ovg_mp_read_uint(&r, &out->hash))
+		goto bad;
 	for (uint32_t i = 4; i < n; i++)        /* fields appended later */
-		if ((rc = ovg_mp_skip(&r)))
-			return rc;
+		if (ovg_mp_skip(&r))
+			goto bad;
 	if (out->name.len == 0 || out->name.len > OVG_STATE_NAME_MAX ||
 	    memchr(out->name.p, 0, out->name.len) || out->instance == 0 || count == 0 ||
 	    count > OVG_STATE_MAX_OWNERS || ovg_mp_remaining(&r) != 0)
-		return -EBADMSG;
+		goto bad;
 	out->count = (uint32_t)count;
 	return 0;
+bad:
+	memset(out, 0, sizeof(*out));
+	return -EBADMSG;
 }
 
 static void note_in_sync(struct ovg_state *st, uint64_t now_ms, uint32_t count, uint64_t hash,

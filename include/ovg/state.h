@@ -500,8 +500,10 @@ struct ovg_state_wdelta_iter {
  * -EBADMSG. Bodies only (after the envelope header). */
 int ovg_state_wdigest_decode(const uint8_t *buf, size_t len, struct ovg_state_wdigest *out);
 int ovg_state_wipam_decode(const uint8_t *buf, size_t len, struct ovg_state_wipam *out);
-/* (gossip/state_sync.c) A name empty, over OVG_STATE_NAME_MAX or holding a
- * NUL, instance 0, count 0 or over OVG_STATE_MAX_OWNERS: -EBADMSG. */
+/* (gossip/state_sync.c) 0, or -EBADMSG for anything malformed, truncated
+ * or trailed by bytes, a name empty, over OVG_STATE_NAME_MAX or holding a
+ * NUL, instance 0, count 0 or over OVG_STATE_MAX_OWNERS. Further array
+ * elements are skipped. */
 int ovg_state_wsummary_decode(const uint8_t *buf, size_t len, struct ovg_state_wsummary *out);
 int ovg_state_wdelta_begin(const uint8_t *buf, size_t len, struct ovg_state_wdelta_iter *it);
 /* 0 and *out; -ENOENT no more sections (skips unread records of the last). */
