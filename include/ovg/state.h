@@ -296,7 +296,8 @@ uint64_t ovg_state_hash(const struct ovg_state *st);
  * Every message is an ovgossipd envelope (ovg/env.h) + msgpack body:
  *   OVG_ENV_STATE_SUMMARY who we are, how many instances we know and one
  *                         64-bit hash of our whole digest: "is yours the
- *                         same?" (gossip tick to one peer; ~35 bytes)
+ *                         same?" (gossip tick to one peer; ~25 bytes +
+ *                         the name)
  *   OVG_ENV_STATE_DIGEST  our digest: "send me what I lack; I will ask back
  *                         if you have more" (the answer to a SUMMARY that
  *                         differs, the push-pull user state, and the
@@ -337,18 +338,24 @@ uint64_t ovg_state_hash(const struct ovg_state *st);
  * anti-entropy, whatever the number of endpoints or nodes.
  *
  * A matching SUMMARY stands for the equal DIGEST the peer would have sent
- * and has the same effects: our marks of what peers hold rise to our own
- * watermarks for every instance but the sender's own, we count as caught up,
- * and retiring old instances of our name / reclaiming is re-checked. That is
- * sound because equality is exactly what such a digest would have shown:
- * the peer holds our watermarks, no more, so retiring (which waits until a
- * peer has shown the old instance and we hold all any peer showed) and node
- * rm (-EAGAIN while a peer showed more than we hold) decide as they would on
- * the digest; the marks never rise above our own watermarks. A summary that
- * differs changes nothing; the digest exchange it starts does the rest. The
- * only way a match can mislead is a collision of two different digests'
- * 64-bit hashes (~2^-64 per exchange; peers are authenticated by the
- * cluster key, and a member could as well lie in a digest).
+ * at the same moment and has exactly its effects: our marks of what peers
+ * hold (owner adv) rise to our own watermarks for every instance but the
+ * sender's own, we count as caught up (blocks may be granted again after a
+ * restart), and retiring old instances of our name / reclaiming is
+ * re-checked. A summary that differs has no effect at all (the digest
+ * exchange it starts does the rest). So whatever a summary makes us do, the
+ * digest its sender would have sent instead makes us do too: retiring an
+ * old instance (which waits until a peer other than that instance has shown
+ * it, and until we hold all that any peer showed) never happens on a
+ * summary where it would not on that digest, also when the summary is
+ * stale or arrives late (it then matches only if we are as stale), and
+ * node rm's -EAGAIN (a peer showed more than we hold) is never caused nor
+ * cleared by a summary: the marks never rise above our own watermarks.
+ * The only way a match can mislead is a collision of two different
+ * digests' 64-bit hashes (~2^-64 per exchange; peers are authenticated by
+ * the cluster key, and a member could as well lie in a digest). Nodes
+ * without SUMMARY refuse it (-EBADMSG) but keep sending digests, which we
+ * answer as before: mixed clusters still converge.
  */
 
 /* Digest message (kind OVG_ENV_STATE_DIGEST or _REQUEST). 0, -EINVAL kind,
