@@ -1,5 +1,7 @@
-/* Replicated state on the wire: Scuttlebutt digests to a random peer every
- * DIGEST_INTERVAL, eager push of every change, syncs of what a peer lacks
+/* Replicated state on the wire: a summary of our Scuttlebutt digest to a
+ * random peer every DIGEST_INTERVAL (skipped when a peer showed us within the
+ * last interval that it holds what we hold), our full digest to a peer whose
+ * summary differs, eager push of every change, syncs of what a peer lacks
  * over TCP, IPAM block requests to their owners. Only ovgossipd members
  * (tagged in their meta) are ever sent state messages. */
 #include <errno.h>
@@ -13,6 +15,7 @@
 #include "ovg/wire.h"
 
 #define DIGEST_INTERVAL_S  2.0
+#define DIGEST_INTERVAL_MS 2000u
 #define EAGER_ORIGIN_MAX   32     /* a change we make goes straight to this many peers */
 #define EAGER_FORWARD      3      /* a change new to us is passed on to this many */
 #define SYNC_PIECE_MAX     (4u << 20)
@@ -235,26 +238,37 @@ out:
 
 /* ---- receiving ------------------------------------------------------------ */
 
-/* A digest that came by TCP has no usable source address: its first entry
- * names the sender, whose gossip address membership knows. */
+/* A digest or summary that came by TCP has no usable source address: it
+ * names its sender first, whose gossip address membership knows. */
 static bool digest_sender(struct agent *a, const uint8_t *msg, size_t len, struct ovg_addr *out)
 {
 	struct ovg_state_wdigest *d;
+	struct ovg_state_wsummary sum;
 	struct ovg_swim_member m;
 	struct ovg_env env;
+	struct ovg_bytes who = { 0 };
 	char name[OVG_STATE_NAME_MAX + 1];
 	bool ok = false;
 
-	if (ovg_env_decode(msg, len, &env) < 0 ||
-	    (env.kind != OVG_ENV_STATE_DIGEST && env.kind != OVG_ENV_STATE_REQUEST))
+	if (ovg_env_decode(msg, len, &env) < 0)
 		return false;
-	d = malloc(sizeof(*d));
-	if (!d)
+	if (env.kind == OVG_ENV_STATE_SUMMARY) {
+		if (ovg_state_wsummary_decode(env.body.p, env.body.len, &sum) < 0)
+			return false;
+		who = sum.name;
+		d = NULL;
+	} else if (env.kind == OVG_ENV_STATE_DIGEST || env.kind == OVG_ENV_STATE_REQUEST) {
+		d = malloc(sizeof(*d));
+		if (!d)
+			return false;
+		if (ovg_state_wdigest_decode(env.body.p, env.body.len, d) == 0 && d->count > 0)
+			who = d->entries[0].name;
+	} else {
 		return false;
-	if (ovg_state_wdigest_decode(env.body.p, env.body.len, d) == 0 && d->count > 0 &&
-	    d->entries[0].name.len <= OVG_STATE_NAME_MAX) {
-		memcpy(name, d->entries[0].name.p, d->entries[0].name.len);
-		name[d->entries[0].name.len] = '\0';
+	}
+	if (who.len > 0 && who.len <= OVG_STATE_NAME_MAX) {
+		memcpy(name, who.p, who.len);
+		name[who.len] = '\0';
 		if (ovg_swim_member_find(a->swim, name, &m) == 0 && !m.is_self) {
 			*out = m.addr;
 			ok = true;
@@ -263,6 +277,8 @@ static bool digest_sender(struct agent *a, const uint8_t *msg, size_t len, struc
 	free(d);
 	return ok;
 }
+
+static void send_digest(struct agent *a, const struct ovg_addr *to);
 
 void replica_receive(struct agent *a, const struct ovg_addr *from, const uint8_t *msg, size_t len)
 {
@@ -294,10 +310,16 @@ void replica_receive(struct agent *a, const struct ovg_addr *from, const uint8_t
 			dataplane_caught_up(a);
 		}
 	}
-	if (!from && (rx.send_request || rx.peer_lacks) && !a->pp_peer && digest_sender(a, msg, len, &sender))
+	if (!from && (rx.send_request || rx.peer_lacks || rx.summary_differs) && !a->pp_peer &&
+	    digest_sender(a, msg, len, &sender))
 		from = &sender;
 	if (!from)
 		return;
+	if (rx.summary_differs) {
+		/* our full digest: the peer asks back or sends what we lack */
+		send_digest(a, from);
+		return;
+	}
 	if (rx.send_request &&
 	    ovg_state_digest_encode(a->state, OVG_ENV_STATE_REQUEST, buf, sizeof(buf) - 1, &blen) == 0)
 		send_user_udp(a, from, buf, blen);
@@ -305,7 +327,7 @@ void replica_receive(struct agent *a, const struct ovg_addr *from, const uint8_t
 		send_sync(a, from, msg, len);
 }
 
-/* ---- periodic digest ------------------------------------------------------ */
+/* ---- periodic summary ----------------------------------------------------- */
 
 static void send_digest(struct agent *a, const struct ovg_addr *to)
 {
@@ -333,17 +355,27 @@ void replica_sync_now(struct agent *a)
 		send_digest(a, &p[i].addr);
 }
 
+/* Every DIGEST_INTERVAL: our summary to one random peer, unless a peer's
+ * summary or digest within the last interval matched what we hold (then a
+ * summary of ours would tell nobody anything; differences still surface
+ * through the summaries the others send, and the eager push is untouched). */
 static void on_digest_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct agent *a = w->data;
+	uint8_t buf[OVG_STATE_SUMMARY_MAX];
+	uint64_t now = ovg_now_ms();
 	struct peer p;
+	size_t len;
 	(void)loop; (void)revents;
 
 	if (a->leaving)
 		return;
 	replica_after(a);   /* due IPAM retries */
-	if (pick_peers(a, &p, 1, NULL) == 1)
-		send_digest(a, &p.addr);
+	if (now >= DIGEST_INTERVAL_MS && ovg_state_in_sync_since(a->state, now - DIGEST_INTERVAL_MS))
+		return;
+	if (pick_peers(a, &p, 1, NULL) == 1 &&
+	    ovg_state_summary_encode(a->state, buf, sizeof(buf), &len) == 0)
+		send_user_udp(a, &p.addr, buf, len);
 }
 
 void replica_start(struct agent *a)

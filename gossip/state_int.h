@@ -101,6 +101,12 @@ struct ovg_state {
 	bool self_removed;              /* seen a NODERM for us: start a new instance */
 	bool check_owners;              /* look for removed owners' blocks / our old instances */
 	bool caught_up;                 /* since the restart, a peer's digest showed nothing we lack */
+	/* the last SUMMARY/DIGEST that showed a peer holding exactly what we
+	 * held: when, and our summary then (ovg_state_in_sync_since) */
+	bool in_sync;
+	uint64_t in_sync_ms;
+	uint32_t in_sync_count;
+	uint64_t in_sync_hash;
 
 	struct owner *owners;
 	uint32_t nowners, owners_cap;

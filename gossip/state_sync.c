@@ -1,6 +1,7 @@
 /*
- * Replicated state: Scuttlebutt reconciliation. Digests, deltas cut into
- * pieces, eager pushes of our own records, and the receive path.
+ * Replicated state: Scuttlebutt reconciliation. Digests and their summaries,
+ * deltas cut into pieces, eager pushes of our own records, and the receive
+ * path.
  *
  * A section of a delta says "these are all of instance X's records with
  * version in (from, to]"; a receiver already holding everything up to from
@@ -57,6 +58,134 @@ int ovg_state_digest_encode(const struct ovg_state *st, uint8_t kind, uint8_t *b
 	if (rc)
 		*len = 0;
 	return rc;
+}
+
+/* ---- summary --------------------------------------------------------------------------- */
+
+#define SUM_SEED 0x6f76672d73756d31ull          /* "ovg-sum1" */
+
+/* One step of the summary hash: a bijection of h for a fixed w (and of w
+ * for a fixed h): an odd multiply and an add, then murmur3's finaliser. So
+ * two sequences of words of the same length that differ in exactly one word
+ * never hash the same; other differences collide with ~2^-64. */
+static uint64_t sum_step(uint64_t h, uint64_t w)
+{
+	uint64_t x = (h ^ w) * 0x9e3779b97f4a7c15ull + 0x632be59bd9b4e019ull;
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
+int ovg_state_summary_hash(const struct ovg_state *st, uint32_t *count, uint64_t *hash)
+{
+	uint32_t *idx = malloc((st->nowners + 1) * sizeof(*idx)), n = 0;
+	uint64_t h;
+
+	*count = 0;
+	*hash = 0;
+	if (!idx)
+		return -ENOMEM;
+	/* exactly the instances a digest lists: us, and every visible one */
+	for (uint32_t i = 0; i < st->nowners; i++)
+		if (i == st->self || owner_visible(owner_get(st, i)))
+			idx[n++] = i;
+	qsort_r(idx, n, sizeof(*idx), owner_idx_cmp, (void *)st);
+	h = sum_step(SUM_SEED, n);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct owner *o = owner_get(st, idx[i]);
+		size_t len = strlen(o->name);
+		h = sum_step(h, len);
+		for (size_t off = 0; off < len; off += 8) {
+			uint64_t word = 0;  /* little endian whatever the host */
+			for (size_t k = 0; k < 8 && off + k < len; k++)
+				word |= (uint64_t)(uint8_t)o->name[off + k] << (8 * k);
+			h = sum_step(h, word);
+		}
+		h = sum_step(h, o->inst);
+		h = sum_step(h, o->wm);
+	}
+	free(idx);
+	*count = n;
+	*hash = h;
+	return 0;
+}
+
+int ovg_state_summary_encode(const struct ovg_state *st, uint8_t *buf, size_t cap, size_t *len)
+{
+	const struct owner *me = owner_get(st, st->self);
+	struct ovg_mp_writer w;
+	uint32_t count;
+	uint64_t hash;
+	int rc;
+
+	*len = 0;
+	rc = ovg_state_summary_hash(st, &count, &hash);
+	if (rc)
+		return rc;
+	ovg_mp_writer_init(&w, buf, cap);
+	put_env(&w, OVG_ENV_STATE_SUMMARY);
+	ovg_mp_write_array(&w, 4);
+	ovg_mp_write_cstr(&w, me->name);
+	ovg_mp_write_uint(&w, me->inst);
+	ovg_mp_write_uint(&w, count);
+	ovg_mp_write_uint(&w, hash);
+	rc = ovg_mp_writer_finish(&w, len);
+	if (rc)
+		*len = 0;
+	return rc;
+}
+
+int ovg_state_wsummary_decode(const uint8_t *buf, size_t len, struct ovg_state_wsummary *out)
+{
+	struct ovg_mp_reader r;
+	uint64_t count;
+	uint32_t n;
+
+	/* any damage is -EBADMSG (truncation too: a summary is never cut) */
+	memset(out, 0, sizeof(*out));
+	ovg_mp_reader_init(&r, buf, len);
+	if (ovg_mp_read_array(&r, &n) || n < 4)
+		return -EBADMSG;
+	if (ovg_mp_read_str(&r, &out->name) || ovg_mp_read_uint(&r, &out->instance) ||
+	    ovg_mp_read_uint(&r, &count) || ovg_mp_read_uint(&r, &out->hash))
+		goto bad;
+	for (uint32_t i = 4; i < n; i++)        /* fields appended later */
+		if (ovg_mp_skip(&r))
+			goto bad;
+	if (out->name.len == 0 || out->name.len > OVG_STATE_NAME_MAX ||
+	    memchr(out->name.p, 0, out->name.len) || out->instance == 0 || count == 0 ||
+	    count > OVG_STATE_MAX_OWNERS || ovg_mp_remaining(&r) != 0)
+		goto bad;
+	out->count = (uint32_t)count;
+	return 0;
+bad:
+	memset(out, 0, sizeof(*out));
+	return -EBADMSG;
+}
+
+static void note_in_sync(struct ovg_state *st, uint64_t now_ms, uint32_t count, uint64_t hash,
+			 struct ovg_state_rx *rx)
+{
+	rx->in_sync = true;
+	st->in_sync = true;
+	st->in_sync_ms = now_ms;
+	st->in_sync_count = count;
+	st->in_sync_hash = hash;
+}
+
+bool ovg_state_in_sync_since(const struct ovg_state *st, uint64_t since_ms)
+{
+	uint32_t count;
+	uint64_t hash;
+
+	if (!st->in_sync || st->in_sync_ms < since_ms)
+		return false;
+	if (ovg_state_summary_hash(st, &count, &hash))
+		return false;
+	return count == st->in_sync_count && hash == st->in_sync_hash;
 }
 
 /* ---- pieces ---------------------------------------------------------------------------- */
@@ -304,7 +433,8 @@ static int apply_delta(struct ovg_state *st, const uint8_t *body, size_t len, st
 	return rc == -ENOENT ? 0 : rc;
 }
 
-static int compare_digest(struct ovg_state *st, const uint8_t *body, size_t len, struct ovg_state_rx *rx)
+static int compare_digest(struct ovg_state *st, uint64_t now_ms, const uint8_t *body, size_t len,
+			  struct ovg_state_rx *rx)
 {
 	struct ovg_state_wdigest *d = malloc(sizeof(*d));
 	bool *seen = calloc(st->nowners + 1, sizeof(*seen));
@@ -340,10 +470,53 @@ static int compare_digest(struct ovg_state *st, const uint8_t *body, size_t len,
 	if (!rx->send_request)
 		st->caught_up = true;
 	st->check_owners = true;        /* retiring waits for this */
+	if (!rx->send_request && !rx->peer_lacks) {
+		uint32_t count;
+		uint64_t hash;
+		if (ovg_state_summary_hash(st, &count, &hash) == 0)
+			note_in_sync(st, now_ms, count, hash, rx);
+	}
 out:
 	free(d);
 	free(seen);
 	return rc;
+}
+
+/* A summary that matches ours stands for the equal digest the sender would
+ * have sent (see compare_digest, and ovg/state.h on why that is sound for
+ * retiring and node rm): what others hold of every instance but the
+ * sender's own is at least our watermark, we are caught up, and retiring /
+ * reclaiming is re-checked. One that differs changes nothing. */
+static int compare_summary(struct ovg_state *st, uint64_t now_ms, const uint8_t *body, size_t len,
+			   struct ovg_state_rx *rx)
+{
+	struct ovg_state_wsummary sum;
+	uint32_t count, from;
+	uint64_t hash;
+	int rc = ovg_state_wsummary_decode(body, len, &sum);
+
+	if (rc)
+		return rc;
+	rc = ovg_state_summary_hash(st, &count, &hash);
+	if (rc)
+		return rc;
+	from = owner_find(st, (const char *)sum.name.p, sum.name.len, sum.instance);
+	/* the sender lists itself, so a true match knows it (and can only be
+	 * us or visible); anything else is a collision: say it differs */
+	if (sum.count != count || sum.hash != hash || from == NO_OWNER ||
+	    (from != st->self && !owner_visible(owner_get(st, from)))) {
+		rx->summary_differs = true;
+		return 0;
+	}
+	for (uint32_t i = 0; i < st->nowners; i++) {
+		struct owner *o = owner_get(st, i);
+		if (i != from && (i == st->self || owner_visible(o)) && o->wm > o->adv)
+			o->adv = o->wm;
+	}
+	st->caught_up = true;
+	st->check_owners = true;        /* retiring waits for this */
+	note_in_sync(st, now_ms, count, hash, rx);
+	return 0;
 }
 
 int ovg_state_receive(struct ovg_state *st, uint64_t now_ms, const uint8_t *msg, size_t len,
@@ -368,9 +541,12 @@ int ovg_state_receive(struct ovg_state *st, uint64_t now_ms, const uint8_t *msg,
 		break;
 	case OVG_ENV_STATE_DIGEST:
 	case OVG_ENV_STATE_REQUEST:
-		rc = compare_digest(st, env.body.p, env.body.len, rx);
+		rc = compare_digest(st, now_ms, env.body.p, env.body.len, rx);
 		if (env.kind == OVG_ENV_STATE_REQUEST)
 			rx->send_request = false;
+		break;
+	case OVG_ENV_STATE_SUMMARY:
+		rc = compare_summary(st, now_ms, env.body.p, env.body.len, rx);
 		break;
 	case OVG_ENV_IPAM:
 		rc = ovg_state_wipam_decode(env.body.p, env.body.len, &req);

@@ -22,6 +22,7 @@ enum ovg_env_kind {
 	OVG_ENV_STATE_DIGEST = 2,
 	OVG_ENV_STATE_REQUEST = 3,
 	OVG_ENV_IPAM = 4,
+	OVG_ENV_STATE_SUMMARY = 5,
 };
 
 struct ovg_env {

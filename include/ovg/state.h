@@ -294,18 +294,27 @@ uint64_t ovg_state_hash(const struct ovg_state *st);
 
 /* ---- gossip ------------------------------------------------------------------------
  * Every message is an ovgossipd envelope (ovg/env.h) + msgpack body:
+ *   OVG_ENV_STATE_SUMMARY who we are, how many instances we know and one
+ *                         64-bit hash of our whole digest: "is yours the
+ *                         same?" (gossip tick to one peer; ~25 bytes +
+ *                         the name)
  *   OVG_ENV_STATE_DIGEST  our digest: "send me what I lack; I will ask back
- *                         if you have more" (gossip tick to one peer, and
- *                         the push-pull user state)
+ *                         if you have more" (the answer to a SUMMARY that
+ *                         differs, the push-pull user state, and the
+ *                         daemon's sync-now)
  *   OVG_ENV_STATE_REQUEST our digest as an answer to a DIGEST that showed the
  *                         peer has more: "send me what I lack" (no answer back)
  *   OVG_ENV_STATE_DELTA   records, per instance a range (from, to]
  *   OVG_ENV_IPAM          a request for address blocks, sent to their owner
  *
  * Flow for the daemon:
- *   tick:      ovg_state_digest_encode(DIGEST) -> one random peer (UDP if it
- *              fits OVG_UDP_MAX, else TCP); push-pull user state likewise.
+ *   tick:      unless ovg_state_in_sync_since(one tick ago) (a peer showed
+ *              it holds exactly what we hold), ovg_state_summary_encode()
+ *              -> one random peer by UDP. Push-pull user state: our DIGEST.
  *   receive:   ovg_state_receive(); then
+ *              rx.summary_differs  -> ovg_state_digest_encode(DIGEST) to the
+ *                                     sender (UDP if it fits OVG_UDP_MAX,
+ *                                     else TCP); the usual exchange follows
  *              rx.forward          -> eager push: pass the same DELTA bytes on
  *                                     to a few random peers (first receipt only)
  *              rx.send_request     -> ovg_state_digest_encode(REQUEST) to sender
@@ -323,8 +332,30 @@ uint64_t ovg_state_hash(const struct ovg_state *st);
  *              loop, wait (bounded, a few seconds) for net_changed on that
  *              network, retry.
  * Sizes: a digest is ~21 bytes per instance (20 nodes: ~430 bytes); a
- * record is ~40-130 bytes. Nothing differing, a digest exchange is the whole
- * cost of anti-entropy, whatever the number of endpoints.
+ * summary ~25 bytes + the node name, whatever the cluster size; a record is
+ * ~40-130 bytes. Nothing differing, one summary per node and tick (fewer: a
+ * node that heard a matching one skips its own) is the whole cost of
+ * anti-entropy, whatever the number of endpoints or nodes.
+ *
+ * A matching SUMMARY stands for the equal DIGEST the peer would have sent
+ * at the same moment and has exactly its effects: our marks of what peers
+ * hold (owner adv) rise to our own watermarks for every instance but the
+ * sender's own, we count as caught up (blocks may be granted again after a
+ * restart), and retiring old instances of our name / reclaiming is
+ * re-checked. A summary that differs has no effect at all (the digest
+ * exchange it starts does the rest). So whatever a summary makes us do, the
+ * digest its sender would have sent instead makes us do too: retiring an
+ * old instance (which waits until a peer other than that instance has shown
+ * it, and until we hold all that any peer showed) never happens on a
+ * summary where it would not on that digest, also when the summary is
+ * stale or arrives late (it then matches only if we are as stale), and
+ * node rm's -EAGAIN (a peer showed more than we hold) is never caused nor
+ * cleared by a summary: the marks never rise above our own watermarks.
+ * The only way a match can mislead is a collision of two different
+ * digests' 64-bit hashes (~2^-64 per exchange; peers are authenticated by
+ * the cluster key, and a member could as well lie in a digest). Nodes
+ * without SUMMARY refuse it (-EBADMSG) but keep sending digests, which we
+ * answer as before: mixed clusters still converge.
  */
 
 /* Digest message (kind OVG_ENV_STATE_DIGEST or _REQUEST). 0, -EINVAL kind,
@@ -338,8 +369,29 @@ struct ovg_state_rx {
 	bool forward;           /* DELTA: new to us: pass it on (eager push) */
 	bool send_request;      /* DIGEST: the peer holds records we lack */
 	bool peer_lacks;        /* DIGEST/REQUEST: we hold records the peer lacks */
+	bool summary_differs;   /* SUMMARY: the peer's digest is not ours: answer
+	                           it with our DIGEST */
+	bool in_sync;           /* SUMMARY/DIGEST: the peer holds what we hold */
 	uint32_t granted;       /* IPAM: blocks we handed to the requester */
 };
+/* Summary message (kind OVG_ENV_STATE_SUMMARY): our name and instance, the
+ * number of instances our digest lists and ovg_state_summary_hash(). At most
+ * OVG_STATE_SUMMARY_MAX bytes. 0, -ENOSPC (cap too small), -ENOMEM. */
+#define OVG_STATE_SUMMARY_MAX (OVG_ENV_HDR_LEN + 1 + 3 + OVG_STATE_NAME_MAX + 9 + 3 + 9)
+int ovg_state_summary_encode(const struct ovg_state *st, uint8_t *buf, size_t cap, size_t *len);
+/* The canonical hash of our digest: over every instance a digest lists (us
+ * included), sorted by (name bytes, instance) as the digest sorts the rest,
+ * each as (name length, name, instance, watermark), folded through a 64-bit
+ * bijective mixer seeded with the count. States whose digests list the same
+ * triples hash the same, whatever order they learnt them in; a single
+ * differing value always changes the hash. 0 with *count and *hash; -ENOMEM. */
+int ovg_state_summary_hash(const struct ovg_state *st, uint32_t *count, uint64_t *hash);
+/* True when a SUMMARY or DIGEST received with now_ms >= since_ms showed that
+ * its sender held exactly what we hold, and we still hold just that (the
+ * daemon skips its own summary then: at rest each node sends one about every
+ * other tick). */
+bool ovg_state_in_sync_since(const struct ovg_state *st, uint64_t since_ms);
+
 /* Handle one message (envelope included), e.g. a user message or a push-pull
  * user state. 0; -ENOMSG not ours (serf's); -EPROTONOSUPPORT newer envelope;
  * -EBADMSG / -EMSGSIZE malformed (counted; records before the damage may have
@@ -372,6 +424,8 @@ int ovg_state_ipam_next(struct ovg_state *st, uint64_t now_ms, char node[OVG_STA
 /* ---- wire encoding (proto/state_codec.c) ---------------------------------------------
  * Bodies are msgpack arrays (positional, compact):
  *   DIGEST/REQUEST  [ [name, instance, version]... ], the sender first
+ *   SUMMARY         [ name, instance, instances, hash ] (the sender's; hash
+ *                   a uint64, see ovg_state_summary_hash)
  *   DELTA           [ [name, instance, from, to, [record...]]... ]
  *   IPAM            [ name, instance, net_id, block (-1 = any), count ]
  *   record          [ version, kind, fields... ] (see enum ovg_state_rec_kind)
@@ -418,6 +472,13 @@ struct ovg_state_wdigest {
 	struct ovg_state_wdigest_entry entries[OVG_STATE_MAX_OWNERS];
 };
 
+struct ovg_state_wsummary {
+	struct ovg_bytes name;      /* sender */
+	uint64_t instance;
+	uint32_t count;             /* instances its digest lists, 1..OVG_STATE_MAX_OWNERS */
+	uint64_t hash;
+};
+
 struct ovg_state_wipam {
 	struct ovg_bytes name;      /* requester */
 	uint64_t instance;
@@ -446,6 +507,11 @@ struct ovg_state_wdelta_iter {
  * -EBADMSG. Bodies only (after the envelope header). */
 int ovg_state_wdigest_decode(const uint8_t *buf, size_t len, struct ovg_state_wdigest *out);
 int ovg_state_wipam_decode(const uint8_t *buf, size_t len, struct ovg_state_wipam *out);
+/* (gossip/state_sync.c) 0, or -EBADMSG for anything malformed, truncated
+ * or trailed by bytes, a name empty, over OVG_STATE_NAME_MAX or holding a
+ * NUL, instance 0, count 0 or over OVG_STATE_MAX_OWNERS. Further array
+ * elements are skipped. */
+int ovg_state_wsummary_decode(const uint8_t *buf, size_t len, struct ovg_state_wsummary *out);
 int ovg_state_wdelta_begin(const uint8_t *buf, size_t len, struct ovg_state_wdelta_iter *it);
 /* 0 and *out; -ENOENT no more sections (skips unread records of the last). */
 int ovg_state_wdelta_section(struct ovg_state_wdelta_iter *it, struct ovg_state_wsection *out);

@@ -1,6 +1,6 @@
 /*
  * Fuzz the replicated state's decoders and receive path: the input is one
- * message (DIGEST, REQUEST, DELTA, IPAM, or anything) handed to a replica
+ * message (DIGEST, REQUEST, DELTA, IPAM, SUMMARY, or anything) handed to a replica
  * that already holds a network, endpoints and a block transfer; or, when the
  * first byte is 'O', a saved state to load. Afterwards the replica must still
  * answer every getter, save, and load its own save.
@@ -73,6 +73,17 @@ static void check(struct ovg_state *st)
 	}
 	(void)ovg_state_hash(st);
 	(void)ovg_state_digest_encode(st, OVG_ENV_STATE_DIGEST, buf, sizeof(buf), &len);
+	/* our own summary decodes, and matches us */
+	if (ovg_state_summary_encode(st, buf, OVG_STATE_SUMMARY_MAX, &len))
+		abort();
+	{
+		struct ovg_state_wsummary sum;
+		uint32_t count;
+		uint64_t hash;
+		if (ovg_state_wsummary_decode(buf + OVG_ENV_HDR_LEN, len - OVG_ENV_HDR_LEN, &sum) ||
+		    ovg_state_summary_hash(st, &count, &hash) || sum.count != count || sum.hash != hash)
+			abort();
+	}
 	while (ovg_state_push_next(st, buf, sizeof(buf), &len) == 0 && len)
 		;
 	while (ovg_state_ipam_next(st, 99999, node, buf, sizeof(buf), &len) == 0 && len)
@@ -108,6 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* the bare decoders */
 	if (size > OVG_ENV_HDR_LEN) {
 		static struct ovg_state_wdigest d;
+		struct ovg_state_wsummary sum;
 		struct ovg_state_wipam req;
 		struct ovg_state_wdelta_iter it;
 		struct ovg_state_wsection sec;
@@ -116,6 +128,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t n = size - OVG_ENV_HDR_LEN;
 		(void)ovg_state_wdigest_decode(b, n, &d);
 		(void)ovg_state_wipam_decode(b, n, &req);
+		if (ovg_state_wsummary_decode(b, n, &sum) == 0 &&
+		    (sum.name.len == 0 || sum.name.len > OVG_STATE_NAME_MAX || sum.count == 0 ||
+		     sum.count > OVG_STATE_MAX_OWNERS || sum.instance == 0))
+			abort();        /* the decoder's bounds hold */
 		if (ovg_state_wdelta_begin(b, n, &it) == 0)
 			while (ovg_state_wdelta_section(&it, &sec) == 0)
 				while (ovg_state_wdelta_record(&it, &rec) == 0)
@@ -124,7 +140,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	struct ovg_state *st = populated(&rng);
 	struct ovg_state_rx rx;
-	(void)ovg_state_receive(st, 5000, data, size, &rx);
+	int rc = ovg_state_receive(st, 5000, data, size, &rx);
+	if (rc == 0 && rx.kind == OVG_ENV_STATE_SUMMARY && rx.summary_differs == rx.in_sync)
+		abort();        /* a summary either matches or differs */
 	struct ovg_state_sync *s = ovg_state_sync_new(st, data, size);
 	if (s) {
 		int pieces = 0;

@@ -101,6 +101,7 @@ struct world {
 	int dump_a, dump_b;
 	uint8_t dump_net[4];
 	/* counters for the summary */
+	uint64_t suppressed;
 	uint64_t sent, delivered, creates, removes, attaches, detaches, crashes, rms, leaves, wipes;
 };
 
@@ -288,6 +289,13 @@ static void receive(struct world *w, struct pnode *n, const struct msg *m)
 		return;
 	}
 	w->delivered++;
+	if (rx.summary_differs) {
+		/* the daemon answers a summary that differs with its digest */
+		if (ovg_state_digest_encode(n->st, OVG_ENV_STATE_DIGEST, big, sizeof(big), &len) == 0)
+			send_msg(w, n->idx, m->from, big, len);
+		else
+			FAIL(w, "digest encode failed");
+	}
 	if (rx.granted)
 		TRACE("%d %s granted %u blocks to n%d\n", w->step, n->name, rx.granted, m->from);
 	if (rx.forward)
@@ -335,14 +343,27 @@ static void deliver(struct world *w, int count)
 	}
 }
 
+/* The daemon's tick: a summary, skipped when a peer matched us lately; now
+ * and then a full digest instead (push-pull, sync-now). */
 static void gossip_tick(struct world *w, struct pnode *n)
 {
 	size_t len;
 	int j = random_peer(w, n->idx);
 	if (j < 0)
 		return;
-	if (ovg_state_digest_encode(n->st, OVG_ENV_STATE_DIGEST, big, sizeof(big), &len))
-		FAIL(w, "digest encode failed on %s", n->name);
+	if (chance(w, 0.2)) {
+		if (ovg_state_digest_encode(n->st, OVG_ENV_STATE_DIGEST, big, sizeof(big), &len))
+			FAIL(w, "digest encode failed on %s", n->name);
+		else
+			send_msg(w, n->idx, j, big, len);
+		return;
+	}
+	if (w->now >= 2000 && ovg_state_in_sync_since(n->st, w->now - 2000)) {
+		w->suppressed++;
+		return;
+	}
+	if (ovg_state_summary_encode(n->st, big, sizeof(big), &len))
+		FAIL(w, "summary encode failed on %s", n->name);
 	else
 		send_msg(w, n->idx, j, big, len);
 }
@@ -1051,7 +1072,8 @@ static void converge(struct world *w)
 				size_t len;
 				if (i == j || !w->nodes[i].st)
 					continue;
-				ovg_state_digest_encode(w->nodes[i].st, OVG_ENV_STATE_DIGEST, big, sizeof(big), &len);
+				/* summaries only: a difference brings the digest */
+				ovg_state_summary_encode(w->nodes[i].st, big, sizeof(big), &len);
 				send_msg(w, i, j, big, len);
 			}
 		w->now += 1000;
@@ -1201,9 +1223,9 @@ static int run(uint64_t seed, int ops, int nnodes, bool verbose)
 			ovg_state_get_stats(w->nodes[0].st, &s);
 		printf("  steps=%d sent=%" PRIu64 " delivered=%" PRIu64 " creates=%" PRIu64 " removes=%" PRIu64
 		       " attaches=%" PRIu64 " detaches=%" PRIu64 " crashes=%" PRIu64 " rms=%" PRIu64
-		       " leaves=%" PRIu64 " wipes=%" PRIu64 " records=%u owners=%u\n",
+		       " leaves=%" PRIu64 " wipes=%" PRIu64 " records=%u owners=%u suppressed ticks=%" PRIu64 "\n",
 		       w->step, w->sent, w->delivered, w->creates, w->removes, w->attaches, w->detaches, w->crashes,
-		       w->rms, w->leaves, w->wipes, s.records, s.owners);
+		       w->rms, w->leaves, w->wipes, s.records, s.owners, w->suppressed);
 	}
 	if (w->failed && w->dump_a >= 0) {
 		for (int i = 0; i < nnodes; i++)
