@@ -117,7 +117,9 @@ static bool sa_on(void)
 				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (p != MAP_FAILED) {
 			sa_base = p;
-			if (getenv("SWIMSIM_THP"))
+			/* huge pages: at 10,000 nodes the run is TLB-bound (SWIMSIM_THP=0: off) */
+			const char *t = getenv("SWIMSIM_THP");
+			if (!t || strcmp(t, "0") != 0)
 				madvise(p, (size_t)SA_CLASSES << SA_SPAN_BITS, MADV_HUGEPAGE);
 			for (int c = 0; c < SA_CLASSES; c++)
 				sa_bump[c] = sa_base + ((size_t)c << SA_SPAN_BITS);
