@@ -367,7 +367,6 @@ struct node {
 	uint64_t pkts_out, bytes_out, msgs_out, tcp_bytes_out, pkts_in;
 	uint32_t peers[64];             /* saved peers (daemon: AGENT_PEERS_MAX) */
 	uint32_t npeers;
-	uint32_t s_bytes;               /* size of *s, for prefetching */
 };
 
 /* ---- events -------------------------------------------------------------- */
@@ -393,6 +392,7 @@ struct ev {
 struct hent {
 	uint64_t key;
 	uint32_t ev;
+	uint32_t node;                  /* G.evs[ev].node, for prefetching */
 };
 
 /* ---- tracked events (failure, join, leave of a subject) ------------------ */
@@ -454,6 +454,8 @@ struct sim {
 
 	struct node *nodes;
 	uint32_t n;
+	struct ovg_swim **sptr;         /* nodes[i].s, compact (stays in cache) */
+	uint32_t s_bytes;               /* size of a swim instance, for prefetching */
 	struct ovg_splitmix net_rng, scen_rng;
 	double lat_table[LAT_TABLE];
 	bool block[4][4];
@@ -639,6 +641,7 @@ static void heap_push(uint64_t at, uint32_t e)
 	}
 	G.heap[i].key = key;
 	G.heap[i].ev = e;
+	G.heap[i].node = G.evs[e].node;
 }
 
 static struct hent heap_pop(void)
@@ -1407,7 +1410,8 @@ static void node_start(uint32_t i, int32_t join_via)
 	nd->s = ovg_swim_create(&c, &io, &r, now_ms());
 	if (!nd->s)
 		die("ovg_swim_create(n%u): %s", i, strerror(errno));
-	nd->s_bytes = (uint32_t)OVG_MIN(malloc_usable_size(nd->s), (size_t)4096);
+	G.sptr[i] = nd->s;
+	G.s_bytes = (uint32_t)OVG_MIN(malloc_usable_size(nd->s), (size_t)4096);
 	nd->start_inc = nd->disk_inc + 1;
 	G.nlive++;
 	nd->up = true;
@@ -1461,6 +1465,7 @@ static void node_kill(uint32_t i)
 	nd->disk_inc = ovg_swim_incarnation(nd->s);
 	ovg_swim_destroy(nd->s);
 	nd->s = NULL;
+	G.sptr[i] = NULL;
 	ovg_state_free(nd->st);
 	nd->st = NULL;
 	nd->up = false;
@@ -2328,15 +2333,19 @@ static void sample_row(void)
 }
 
 /* The next event's node is cold (at 10,000 nodes its swim instance was last
- * touched ~10,000 events ago): start fetching it while this one runs. */
-static void prefetch_event(uint32_t e)
+ * touched ~10,000 events ago): start fetching it, its struct node and the
+ * event while this event runs. Nothing here waits for memory: the heap
+ * entry names the node, G.sptr is small enough to stay in cache. */
+static void prefetch_event(const struct hent *h)
 {
-	const struct node *nd = &G.nodes[G.evs[e].node];
-	const char *p = (const char *)nd->s;
+	const char *p = (const char *)G.sptr[h->node];
 
+	__builtin_prefetch(&G.evs[h->ev]);
+	for (uint32_t off = 0; off < sizeof(struct node); off += 64)
+		__builtin_prefetch((const char *)&G.nodes[h->node] + off);
 	if (!p)
 		return;
-	for (uint32_t off = 0; off < nd->s_bytes; off += 64)
+	for (uint32_t off = 0; off < G.s_bytes; off += 64)
 		__builtin_prefetch(p + off);
 }
 
@@ -3120,6 +3129,7 @@ int main(int argc, char **argv)
 	lat_init();
 	G.end = T0_US + (uint64_t)(O.duration_s * 1e6);
 	G.nodes = xcalloc(G.n, sizeof(*G.nodes));
+	G.sptr = xcalloc(G.n, sizeof(*G.sptr));
 	G.names = xcalloc(G.n + 2, sizeof(*G.names));
 	G.ips = xcalloc(G.n + 2, sizeof(*G.ips));
 	G.recs = xcalloc(G.n, sizeof(*G.recs));
@@ -3194,7 +3204,7 @@ int main(int argc, char **argv)
 		heap_pop();
 		G.now = t;
 		if (G.heap_n)
-			prefetch_event(G.heap[0].ev);
+			prefetch_event(&G.heap[0]);
 		dispatch(h.ev);
 		G.events_processed++;
 	}
