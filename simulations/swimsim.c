@@ -81,9 +81,13 @@ static const uint8_t sim_meta[] = { 0xff, 0x81, 0xa3, 'o', 'v', 'g', 0xa1, '1' }
  * 16-byte header and rounds to 32-byte chunks; this simulator-only allocator
  * serves blocks up to 256 bytes from one size class each (8 bytes, which is
  * all a block of at most 8 bytes must be aligned to, then 16-byte steps; no
- * header: the class is the address range), bump-allocated from a large
- * reserved mapping with transparent huge pages, freed blocks on a LIFO list.
- * Bigger blocks go to glibc (__libc_*). SWIMSIM_MALLOC=libc turns it off.
+ * header: the class is the address range), and bigger blocks up to 64 MiB
+ * (swim instances, member arrays, hash tables) from quarter-octave classes
+ * (2^k * 5/4, 6/4, 7/4, 8/4: at most 25% slack, 64-byte aligned). All are
+ * bump-allocated from one large reserved mapping with transparent huge pages
+ * (at 10,000 nodes the run is bound by TLB misses on cold nodes), freed
+ * blocks on a LIFO list per class. Beyond 64 MiB: glibc (__libc_*).
+ * SWIMSIM_MALLOC=libc turns it off, SWIMSIM_THP=0 the huge pages.
  * Not built under AddressSanitizer, which must own malloc.
  */
 #if !defined(__SANITIZE_ADDRESS__)
@@ -95,9 +99,13 @@ extern void *__libc_realloc(void *, size_t);
 extern void __libc_free(void *);
 extern void *__libc_memalign(size_t, size_t);
 
-#define SA_CLASSES   17                 /* 8 bytes, then 16, 32, ... 256 */
+#define SA_SMALL     17                 /* 8 bytes, then 16, 32, ... 256 */
 #define SA_STEP      16
-#define SA_MAX       ((SA_CLASSES - 1) * SA_STEP)
+#define SA_SMALL_MAX ((SA_SMALL - 1) * SA_STEP)
+#define SA_OCT_LO    8                  /* large classes: (2^8, 2^26] */
+#define SA_OCT_HI    26
+#define SA_CLASSES   (SA_SMALL + 4 * (SA_OCT_HI - SA_OCT_LO))
+#define SA_MAX       ((size_t)1 << SA_OCT_HI)
 #define SA_SPAN_BITS 34                 /* 16 GiB of address space per class */
 
 static uint8_t *sa_base;
@@ -110,6 +118,7 @@ static bool sa_on(void)
 {
 	if (sa_state == 0) {
 		const char *e = getenv("SWIMSIM_MALLOC");
+		const char *t = getenv("SWIMSIM_THP");
 		void *p = MAP_FAILED;
 		sa_state = -1;
 		if (!e || strcmp(e, "libc") != 0)
@@ -117,8 +126,6 @@ static bool sa_on(void)
 				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (p != MAP_FAILED) {
 			sa_base = p;
-			/* huge pages: at 10,000 nodes the run is TLB-bound (SWIMSIM_THP=0: off) */
-			const char *t = getenv("SWIMSIM_THP");
 			if (!t || strcmp(t, "0") != 0)
 				madvise(p, (size_t)SA_CLASSES << SA_SPAN_BITS, MADV_HUGEPAGE);
 			for (int c = 0; c < SA_CLASSES; c++)
@@ -137,7 +144,27 @@ static bool sa_ours(const void *p)
 
 static size_t sa_size(int c)
 {
-	return c ? (size_t)c * SA_STEP : 8;
+	int k, q;
+
+	if (c < SA_SMALL)
+		return c ? (size_t)c * SA_STEP : 8;
+	k = SA_OCT_LO + (c - SA_SMALL) / 4;
+	q = (c - SA_SMALL) % 4 + 1;
+	return ((size_t)1 << k) + (size_t)q * ((size_t)1 << (k - 2));
+}
+
+/* n <= SA_MAX */
+static int sa_class(size_t n)
+{
+	int k, c;
+
+	if (n <= SA_SMALL_MAX)
+		return n <= 8 ? 0 : (int)((n + SA_STEP - 1) / SA_STEP);
+	k = 63 - __builtin_clzll((unsigned long long)(n - 1));    /* 2^k < n <= 2^(k+1) */
+	c = SA_SMALL + (k - SA_OCT_LO) * 4;
+	while (sa_size(c) < n)
+		c++;
+	return c;
 }
 
 static size_t sa_class_size(const void *p)
@@ -147,7 +174,7 @@ static size_t sa_class_size(const void *p)
 
 static void *sa_alloc(size_t n, bool zero)
 {
-	int c = n <= 8 ? 0 : (int)((n + SA_STEP - 1) / SA_STEP);
+	int c = sa_class(n);
 	size_t sz = sa_size(c);
 	void *p = sa_free[c];
 
