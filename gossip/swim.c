@@ -2527,11 +2527,14 @@ static void reserve_members(struct ovg_swim *s, size_t total)
  * next round's ring_rebuild merges the pending members as usual. */
 static void preload_ring(struct ovg_swim *s, size_t pend0)
 {
-	struct member **p = s->pend, *head[PRELOAD_HEAD_MAX];
+	struct member **p = s->pend, **np, *head[PRELOAD_HEAD_MAX];
 	size_t n = 0, h = 0, a, t, o, i;
 	bool sorted = true;
 
 	if (s->ring_n != 0 || !s->ring_dirty || !p)
+		return;
+	np = malloc(PRELOAD_HEAD_MAX * sizeof(*np));   /* the next pending list */
+	if (!np)
 		return;
 	for (i = 0; i < s->pend_n; i++) {
 		struct member *m = p[i];
@@ -2544,8 +2547,10 @@ static void preload_ring(struct ovg_swim *s, size_t pend0)
 		p[n++] = m;
 	}
 	s->pend_n = n;
-	if (h > PRELOAD_HEAD_MAX)
+	if (h > PRELOAD_HEAD_MAX) {
+		free(np);
 		return;   /* not a fresh instance after all: ring_rebuild's job */
+	}
 	for (i = h + 1; i < n && sorted; i++)
 		sorted = ring_cmp(p[i - 1], p[i]) < 0;
 	if (!sorted)
@@ -2568,8 +2573,9 @@ static void preload_ring(struct ovg_swim *s, size_t pend0)
 	s->ring = p;
 	s->ring_cap = s->pend_cap;
 	s->ring_n = n;
-	s->pend = NULL;
-	s->pend_cap = s->pend_n = 0;
+	s->pend = np;
+	s->pend_cap = PRELOAD_HEAD_MAX;
+	s->pend_n = 0;
 	s->ring_dirty = false;
 }
 
