@@ -375,7 +375,7 @@ struct node {
 	struct ovg_splitmix rng;        /* swim's randomness */
 	struct ovg_splitmix srng;       /* the state's */
 	uint32_t gen;                   /* bumps at every start and kill */
-	bool up, leaving, left, started, muted, settling, flaky, in_pool;
+	bool up, leaving, left, started, muted, flaky, in_pool;
 	uint32_t tick_tok;
 	uint64_t tick_at;               /* pending tick, UINT64_MAX if none */
 	uint64_t stall_until, stall_end_last;
@@ -1531,7 +1531,6 @@ static void node_leave(uint32_t i)
  */
 static void settle_tick(struct node *nd, uint64_t t_ms)
 {
-	nd->settling = true;
 	nd->settle_ping = false;
 	nd->settle_want_ping = true;
 	ovg_swim_tick(nd->s, t_ms);
@@ -1547,7 +1546,6 @@ static void settle_tick(struct node *nd, uint64_t t_ms)
 		if (ovg_wire_encode(&m, ack, sizeof(ack), &alen) == 0)
 			ovg_swim_handle_msg(nd->s, &from, ack, alen, t_ms);
 	}
-	nd->settling = false;
 }
 
 /* swim's ring order: ovg_swim_ring_key, then the name bytes, then length */
