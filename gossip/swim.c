@@ -1495,7 +1495,10 @@ static void round_begin(struct ovg_swim *s, uint64_t now)
 	memcpy(sl->name, partner->name, partner->name_len + 1);
 	sl->name_len = partner->name_len;
 	if (sl->responder)
-		sl->act_ms = start + P / 8 + s->cfg.probe_timeout_ms;
+		/* the initiator pings within P/8 of the round's start; a third of
+		 * a probe timeout more covers the trip and small clock skew (more
+		 * skew only costs a redundant probe) */
+		sl->act_ms = start + P / 8 + s->cfg.probe_timeout_ms / 3;
 	else
 		sl->act_ms = start + ovg_rng_below(&s->rng, P / 8 + 1);
 }

@@ -17,7 +17,7 @@
  *   checked by one partner per round (n odd: the member without a partner
  *   pings its ring successor); one of the pair pings, the
  *   other counts any packet from it as its check and probes it only when
- *   none came by round start + interval/8 + probe_timeout. memberlist's
+ *   none came by round start + interval/8 + probe_timeout/3. memberlist's
  *   schedule (each member probes its own shuffled round-robin order every
  *   interval) is OVG_SWIM_SCHED_SHUFFLED. Dead/left members past
  *   gossip_to_the_dead are reaped every n rounds / at every wrap. A probe:
@@ -59,7 +59,7 @@
  * probes, suspicion mult 4, 6-8 s to detect at n = 20). Detection time is
  *   (wait for the victim's next round: < 1 interval)
  *   + (its partner's ping: jitter up to interval/8, or the responder's wait
- *      interval/8 + probe_timeout) + 3 probe timeouts to suspect
+ *      interval/8 + probe_timeout/3) + 3 probe timeouts to suspect
  *   + suspicion min + dissemination (~10 ms).
  * The suspicion runs at min at once when a helper of the failed probe
  * answered with a nack: that helper failed to reach the victim too, an
@@ -81,8 +81,8 @@
  *   refutation goes straight back to the accuser as well as by gossip: tens
  *   of milliseconds on a LAN, so min leaves ample time; an unconfirmed one
  *   runs towards max = 6 * min. Measured on the fake network
- *   (tests/unit/test_swim_sim.c, n = 20): mean 1.71 s, max 2.14 s to "dead
- *   at every member" over 30 kills; mean 1.76 s, max 2.54 s at 10% loss.
+ *   (tests/unit/test_swim_sim.c, n = 20): mean 1.66 s, max 2.04 s to "dead
+ *   at every member" over 30 kills; mean 1.72 s, max 1.95 s at 10% loss.
  * - gossip_interval 100 ms, gossip_nodes 3, retransmit_mult 4 (limit 8 at
  *   n = 20), eager_fanout 3: news reaches everyone in ~10-50 ms.
  * - At 10% loss a probe fails falsely when the direct round trip (19%), all
@@ -90,7 +90,7 @@
  *   refuted; a member that misses the refutation (gossip reaches each member
  *   only with high probability) is corrected directly by whoever gets its
  *   stale suspect message (see `corrections`). Measured: 2 runs x 300 s x 20
- *   nodes at 10% loss: 13195 probes, 45 failed, 45 refutations, 0 false dead
+ *   nodes at 10% loss: 13195 probes, 36 failed, 36 refutations, 0 false dead
  *   declarations.
  * - push_pull_interval 30 s, gossip_to_the_dead 30 s, awareness_max 8,
  *   indirect_checks 3, suspicion_max_mult 6: memberlist LAN.
@@ -217,7 +217,7 @@ enum ovg_swim_schedule {
 	 * partner. One of the two pings the other (its initiator role
 	 * alternates); the other takes that ping as its own evidence and only
 	 * probes the initiator itself if no packet from it arrived by
-	 * round start + interval / 8 + probe_timeout. With n odd, the member
+	 * round start + interval/8 + probe_timeout/3. With n odd, the member
 	 * sitting the round out pings its ring successor. One ping/ack per pair
 	 * per round instead of one per member, and no member waits more than
 	 * about one round to be checked. Views that differ (joins, failures) only
