@@ -51,12 +51,12 @@ struct member {
 	bool vsn_known;                /* an alive carried Vsn (else zeros, sent as absent) */
 	uint64_t state_change_ms;
 	uint8_t *meta;
-	size_t meta_len;
 	struct ovg_bcast *bcast;       /* queued news about this member */
 	struct suspicion *susp;
 	uint64_t ring_key;             /* ovg_swim_ring_key(name) */
 	bool in_ring, ring_pend;       /* in s->ring / in s->pend */
-	size_t name_len;
+	uint16_t meta_len;             /* <= OVG_META_MAX */
+	uint8_t name_len;              /* <= OVG_NAME_MAX (255) */
 	char name[];
 };
 
@@ -118,6 +118,7 @@ struct ovg_swim {
 	struct member **ring, **pend;
 	size_t ring_n, ring_cap, pend_n, pend_cap;
 	bool ring_dirty;
+	size_t self_pos;               /* where self was in the ring last time */
 	struct slot slot;
 	uint64_t next_round_ms;
 	uint32_t rounds_since_reap;
@@ -1443,10 +1444,14 @@ static uint64_t local_ms(const struct ovg_swim *s, uint64_t t)
 	return l < 0 ? 0 : (uint64_t)l;
 }
 
-static uint32_t self_in_ring(const struct ovg_swim *s)
+static uint32_t self_in_ring(struct ovg_swim *s)
 {
-	size_t i = ring_find(s, s->self);
+	size_t i = s->self_pos;
 
+	if (i < s->ring_n && s->ring[i] == s->self)
+		return (uint32_t)i;
+	i = ring_find(s, s->self);
+	s->self_pos = i;
 	return i == SIZE_MAX ? UINT32_MAX : (uint32_t)i;
 }
 
