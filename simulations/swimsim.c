@@ -279,6 +279,7 @@ struct opts {
 	double bw_bytes_per_us;
 	/* swim knobs; < 0 = default */
 	int probe_interval, probe_timeout, gossip_interval, gossip_nodes, eager_fanout;
+	int suspicion_interval, probe_schedule;
 	int suspicion_mult, suspicion_max_mult, awareness_max, retransmit_mult;
 	int push_pull_interval, indirect_checks, gossip_to_the_dead;
 	bool no_tcp_ping;
@@ -321,7 +322,7 @@ static struct opts O = {
 	.lat_jitter_us = 150,
 	.lat_sigma = 0.7,
 	.bw_bytes_per_us = 125,     /* 1 Gbit/s */
-	.probe_interval = -1, .probe_timeout = -1, .gossip_interval = -1, .gossip_nodes = -1,
+	.probe_interval = -1, .probe_timeout = -1, .suspicion_interval = -1, .probe_schedule = -1, .gossip_interval = -1, .gossip_nodes = -1,
 	.eager_fanout = -1, .suspicion_mult = -1, .suspicion_max_mult = -1, .awareness_max = -1,
 	.retransmit_mult = -1, .push_pull_interval = -1, .indirect_checks = -1,
 	.gossip_to_the_dead = -1,
@@ -1349,6 +1350,9 @@ static void swim_config(struct ovg_swim_config *c)
 	ovg_swim_config_default(c);
 #define OVR(f, v) do { if ((v) >= 0) c->f = (uint32_t)(v); } while (0)
 	OVR(probe_interval_ms, O.probe_interval);
+	OVR(suspicion_interval_ms, O.suspicion_interval);
+	if (O.probe_schedule >= 0)
+		c->probe_schedule = (enum ovg_swim_schedule)O.probe_schedule;
 	OVR(probe_timeout_ms, O.probe_timeout);
 	OVR(gossip_interval_ms, O.gossip_interval);
 	OVR(gossip_nodes, O.gossip_nodes);
@@ -2779,7 +2783,9 @@ static void usage(void)
 "  --loss P                 datagram loss probability (0..1)\n"
 "  --lat-base-us U --lat-jitter-us U --lat-sigma S --lat-uniform\n"
 "  --bandwidth-mbit M       TCP transfer rate (default 1000)\n"
-"  --probe-interval MS --probe-timeout MS --gossip-interval MS --gossip-nodes K\n"
+"  --probe-schedule paired|shuffled  (default paired; shuffled = memberlist's)\n"
+"  --probe-interval MS --probe-timeout MS --suspicion-interval MS (0 = probe interval)\n"
+"  --gossip-interval MS --gossip-nodes K\n"
 "  --eager-fanout K --suspicion-mult K --suspicion-max-mult K --awareness-max K\n"
 "  --retransmit-mult K --push-pull-interval MS --indirect-checks K --no-tcp-ping\n"
 "  --gossip-to-the-dead MS --members-max N\n"
@@ -2846,6 +2852,15 @@ static void parse(int argc, char **argv)
 			O.bw_bytes_per_us = num(v, a) / 8.0;
 		} else if (ARG("--probe-interval")) {
 			O.probe_interval = (int)num(v, a);
+		} else if (ARG("--suspicion-interval")) {
+			O.suspicion_interval = (int)num(v, a);
+		} else if (ARG("--probe-schedule")) {
+			if (strcmp(v, "paired") == 0)
+				O.probe_schedule = OVG_SWIM_SCHED_PAIRED;
+			else if (strcmp(v, "shuffled") == 0)
+				O.probe_schedule = OVG_SWIM_SCHED_SHUFFLED;
+			else
+				die("--probe-schedule: paired or shuffled");
 		} else if (ARG("--probe-timeout")) {
 			O.probe_timeout = (int)num(v, a);
 		} else if (ARG("--gossip-interval")) {
@@ -2942,7 +2957,9 @@ static void print_params(void)
 	uint64_t smin;
 
 	swim_config(&c);
-	smin = ovg_swim_suspicion_min_ms(c.suspicion_mult, O.nodes, c.probe_interval_ms);
+	smin = ovg_swim_suspicion_min_ms(c.suspicion_mult, O.nodes,
+					 c.suspicion_interval_ms ? c.suspicion_interval_ms :
+					 c.probe_interval_ms);
 	printf("SEED=%" PRIu64 "\n", O.seed);
 	if (O.members_max && O.members_max < O.nodes)
 		printf("param PARTIAL VIEWS: each node knows %u random members (members_max), not all %u\n",
@@ -2954,6 +2971,9 @@ static void print_params(void)
 	       O.loss, O.lat_base_us, O.lat_jitter_us, O.lat_sigma,
 	       O.lat_uniform ? "uniform" : "lognormal", O.bw_bytes_per_us * 8, O.rcvbuf_pkts,
 	       O.no_crc ? "off" : "as-asked");
+	printf("param swim probe_schedule=%s suspicion_interval_ms=%u\n",
+	       c.probe_schedule == OVG_SWIM_SCHED_PAIRED ? "paired" : "shuffled",
+	       c.suspicion_interval_ms);
 	printf("param swim probe_interval_ms=%u probe_timeout_ms=%u gossip_interval_ms=%u "
 	       "gossip_nodes=%u eager_fanout=%u indirect_checks=%u retransmit_mult=%u "
 	       "suspicion_mult=%u suspicion_max_mult=%u awareness_max=%u push_pull_interval_ms=%u "
@@ -3142,6 +3162,8 @@ int main(int argc, char **argv)
 		struct ovg_swim_config c;
 		swim_config(&c);
 		G.susp_max_us = 1000 * ovg_swim_suspicion_min_ms(c.suspicion_mult, O.nodes,
+								  c.suspicion_interval_ms ?
+								  c.suspicion_interval_ms :
 								  c.probe_interval_ms) *
 				c.suspicion_max_mult;
 	}
