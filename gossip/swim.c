@@ -119,6 +119,7 @@ struct ovg_swim {
 	size_t ring_n, ring_cap, pend_n, pend_cap;
 	bool ring_dirty;
 	size_t self_pos;               /* where self was in the ring last time */
+	uint32_t lha_pos;              /* ring walk of the rounds we act in when unhealthy */
 	struct slot slot;
 	uint64_t next_round_ms;
 	uint32_t rounds_since_reap;
@@ -1496,6 +1497,16 @@ static void round_begin(struct ovg_swim *s, uint64_t now)
 	 * only listening (our partner then checks us, and its packets still
 	 * count as evidence that we hear again) */
 	sl->passive = s->awareness > 0 && round % (uint64_t)(s->awareness + 1) != 0;
+	if (s->awareness > 0 && !sl->passive) {
+		/* the rounds we act in would alias with the pairing cycle (with 3
+		 * members and a score of 2, always the same partner): walk the
+		 * ring instead, so every member is probed within m - 1 of them */
+		s->lha_pos = (s->lha_pos + 1) % m;
+		if (s->lha_pos == i)
+			s->lha_pos = (s->lha_pos + 1) % m;
+		partner = s->ring[s->lha_pos];
+		sl->responder = false;
+	}
 	sl->addr = partner->addr;
 	memcpy(sl->name, partner->name, partner->name_len + 1);
 	sl->name_len = partner->name_len;
