@@ -14,8 +14,8 @@
 #include "ovg/state.h"
 #include "ovg/wire.h"
 
-#define DIGEST_INTERVAL_S  2.0
 #define DIGEST_INTERVAL_MS 2000u
+#define DIGEST_INTERVAL_S  (DIGEST_INTERVAL_MS / 1000.0)
 #define EAGER_ORIGIN_MAX   32     /* a change we make goes straight to this many peers */
 #define EAGER_FORWARD      3      /* a change new to us is passed on to this many */
 #define SYNC_PIECE_MAX     (4u << 20)

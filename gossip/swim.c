@@ -82,7 +82,6 @@ enum pick { PICK_HELPER, PICK_GOSSIP, PICK_EAGER, PICK_ALIVE };
 
 /* The current round of the paired schedule. */
 struct slot {
-	uint64_t round;
 	uint64_t act_ms;               /* when to ping the partner (if !done) */
 	bool active, done, responder;
 	bool passive;                  /* sitting out (awareness): only listen */
@@ -667,29 +666,6 @@ static void suspicion_clear(struct ovg_swim *s, struct member *m)
 	m->susp = NULL;
 }
 
-/* suspicion.go Confirm: true if this From is a new independent confirmation. */
-static bool suspicion_confirm(struct ovg_swim *s, struct member *m, struct ovg_bytes from)
-{
-	struct suspicion *sp = m->susp;
-	uint64_t h = hash_bytes(s->hash_seed ^ 0x5bd1e995u, from.p, from.len);
-	uint64_t t;
-
-	if (sp->n >= sp->k)
-		return false;
-	for (uint32_t i = 0; i < sp->nfrom; i++) {
-		if (sp->from[i] == h)
-			return false;
-	}
-	if (sp->nfrom < OVG_ARRAY_SIZE(sp->from))
-		sp->from[sp->nfrom++] = h;
-	sp->n++;
-	t = ovg_swim_suspicion_timeout_ms(sp->n, sp->k, sp->min_ms, sp->max_ms);
-	sp->deadline_ms = sp->start_ms + t;
-	heap_down(s, m->heap_idx);
-	heap_up(s, m->heap_idx);
-	return true;
-}
-
 /* Raise the confirmation count by c (bounded by k) and move the deadline. */
 static void suspicion_add_confirmations(struct ovg_swim *s, struct member *m, uint32_t c)
 {
@@ -704,6 +680,24 @@ static void suspicion_add_confirmations(struct ovg_swim *s, struct member *m, ui
 	heap_up(s, m->heap_idx);
 }
 
+/* suspicion.go Confirm: true if this From is a new independent confirmation. */
+static bool suspicion_confirm(struct ovg_swim *s, struct member *m, struct ovg_bytes from)
+{
+	struct suspicion *sp = m->susp;
+	uint64_t h = hash_bytes(s->hash_seed ^ 0x5bd1e995u, from.p, from.len);
+
+	if (sp->n >= sp->k)
+		return false;
+	for (uint32_t i = 0; i < sp->nfrom; i++) {
+		if (sp->from[i] == h)
+			return false;
+	}
+	if (sp->nfrom < OVG_ARRAY_SIZE(sp->from))
+		sp->from[sp->nfrom++] = h;
+	suspicion_add_confirmations(s, m, 1);
+	return true;
+}
+
 /* ---- encoding and sending ---------------------------------------------- */
 
 static struct ovg_bytes self_ip(const struct ovg_swim *s)
@@ -711,7 +705,7 @@ static struct ovg_bytes self_ip(const struct ovg_swim *s)
 	return ovg_bytes_make(s->cfg.addr.ip, s->cfg.addr.len);
 }
 
-static int enc_ping(struct ovg_swim *s, uint32_t seq, const char *node, size_t node_len,
+static int enc_ping(uint32_t seq, const char *node, size_t node_len,
 		    uint8_t *buf, size_t cap, size_t *len)
 {
 	struct ovg_msg m;
@@ -723,7 +717,6 @@ static int enc_ping(struct ovg_swim *s, uint32_t seq, const char *node, size_t n
 	/* No SourceAddr/SourcePort/SourceNode: memberlist then acks the
 	 * datagram's source address (as before protocol 5), and every ping we
 	 * send is answered straight back to us. 44 bytes less per ping. */
-	(void)s;
 	return ovg_wire_encode(&m, buf, cap, len);
 }
 
@@ -1321,7 +1314,7 @@ static void probe_go_indirect(struct ovg_swim *s, uint64_t now)
 	}
 	/* TCP fallback beside the indirect probes (memberlist: pmax >= 3) */
 	if (!s->cfg.disable_tcp_pings && s->io.tcp_ping && m->vsn[1] >= 3 &&
-	    enc_ping(s, p->seq, m->name, m->name_len, buf, sizeof(buf), &len) == 0) {
+	    enc_ping(p->seq, m->name, m->name_len, buf, sizeof(buf), &len) == 0) {
 		s->st.tcp_pings++;
 		s->io.tcp_ping(s->io.ctx, &m->addr, m->name, p->seq, buf, len, p->t_end_ms);
 	}
@@ -1349,7 +1342,7 @@ static void probe_member(struct ovg_swim *s, struct member *m, uint64_t now)
 	s->next_probe_ms = now + interval;
 	s->st.probes++;
 
-	if (enc_ping(s, p->seq, m->name, m->name_len, ping, sizeof(ping), &len) < 0) {
+	if (enc_ping(p->seq, m->name, m->name_len, ping, sizeof(ping), &len) < 0) {
 		p->phase = PROBE_IDLE;
 		return;
 	}
@@ -1468,7 +1461,6 @@ static void round_begin(struct ovg_swim *s, uint64_t now)
 
 	s->next_round_ms = local_ms(s, (round + 1) * P);
 	sl->active = false;
-	sl->round = round;
 	s->st.rounds++;
 	if (++s->rounds_since_reap >= s->n_nodes) {
 		reap(s, now);
@@ -1855,7 +1847,7 @@ static int handle_indirect(struct ovg_swim *s, const struct ovg_indirect_ping *i
 	r->done = false;
 	s->relay_n++;
 	s->st.relays++;
-	if (enc_ping(s, r->local_seq, (const char *)ind->node.p, ind->node.len, buf,
+	if (enc_ping(r->local_seq, (const char *)ind->node.p, ind->node.len, buf,
 		     sizeof(buf), &len) == 0)
 		send_one(s, &target, wants_crc(s, lookup_b(s, ind->node)), buf, len);
 	return 0;
