@@ -444,9 +444,9 @@ static bool ptrs_reserve(struct member ***arr, size_t *cap, size_t need)
 
 	if (need <= *cap)
 		return true;
-	nc = *cap ? *cap : 64;
-	while (nc < need)
-		nc *= 2;
+	nc = *cap < 32 ? 64 : *cap * 2;
+	if (nc < need)
+		nc = need;                 /* a big batch (a preload): exactly */
 	n = realloc(*arr, nc * sizeof(*n));
 	if (!n)
 		return false;
@@ -534,7 +534,12 @@ static void ring_rebuild(struct ovg_swim *s)
 			ring_note_live(s, s->pend[i]);
 		return;
 	}
-	qsort(s->pend, b, sizeof(*s->pend), ring_qsort_cmp);
+	for (i = 1; i < b; i++) {          /* records often come in ring order */
+		if (ring_cmp(s->pend[i - 1], s->pend[i]) > 0) {
+			qsort(s->pend, b, sizeof(*s->pend), ring_qsort_cmp);
+			break;
+		}
+	}
 	/* merge from the back, in place */
 	i = a;
 	j = b;
@@ -548,6 +553,11 @@ static void ring_rebuild(struct ovg_swim *s)
 	}
 	s->ring_n = a + b;
 	s->ring_dirty = false;
+	if (s->pend_cap > 1024) {          /* a big batch is merged: give its buffer back */
+		free(s->pend);
+		s->pend = NULL;
+		s->pend_cap = 0;
+	}
 }
 
 uint32_t ovg_swim_round_partner(uint32_t i, uint32_t m, uint64_t r)
@@ -2527,74 +2537,11 @@ static void reserve_members(struct ovg_swim *s, size_t total)
 		(void)grow_buckets_to(s, nb);
 }
 
-#define PRELOAD_HEAD_MAX 64
-
-/* After a preload into an empty ring, s->pend holds the members pending
- * before it (pend0 of them: self) followed by those the records made live,
- * in record order. Records sorted as the ring is (ovg_swim_ring_key, then
- * name) let the ring be built in O(n) rather than by ring_rebuild's sort;
- * other orders are sorted here. The pending array becomes the ring, as
- * sized by the preload. With a non-empty ring nothing happens here and the
- * next round's ring_rebuild merges the pending members as usual. */
-static void preload_ring(struct ovg_swim *s, size_t pend0)
-{
-	struct member **p = s->pend, **np, *head[PRELOAD_HEAD_MAX];
-	size_t n = 0, h = 0, a, t, o, i;
-	bool sorted = true;
-
-	if (s->ring_n != 0 || !s->ring_dirty || !p)
-		return;
-	np = malloc(PRELOAD_HEAD_MAX * sizeof(*np));   /* the next pending list */
-	if (!np)
-		return;
-	for (i = 0; i < s->pend_n; i++) {
-		struct member *m = p[i];
-		if (!is_live(m) || m->in_ring) {
-			m->ring_pend = false;
-			continue;
-		}
-		if (i < pend0)
-			h++;
-		p[n++] = m;
-	}
-	s->pend_n = n;
-	if (h > PRELOAD_HEAD_MAX) {
-		free(np);
-		return;   /* not a fresh instance after all: ring_rebuild's job */
-	}
-	for (i = h + 1; i < n && sorted; i++)
-		sorted = ring_cmp(p[i - 1], p[i]) < 0;
-	if (!sorted)
-		qsort(p + h, n - h, sizeof(*p), ring_qsort_cmp);
-	memcpy(head, p, h * sizeof(*p));
-	qsort(head, h, sizeof(*head), ring_qsort_cmp);
-	/* merge head into the sorted tail from the front: the output never
-	 * overtakes the tail's read position (o = a + (t - h) <= t) */
-	for (a = 0, t = h, o = 0; a < h; ) {
-		if (t < n && ring_cmp(p[t], head[a]) < 0)
-			p[o++] = p[t++];
-		else
-			p[o++] = head[a++];
-	}
-	for (i = 0; i < n; i++) {
-		p[i]->in_ring = true;
-		p[i]->ring_pend = false;
-	}
-	free(s->ring);
-	s->ring = p;
-	s->ring_cap = s->pend_cap;
-	s->ring_n = n;
-	s->pend = np;
-	s->pend_cap = PRELOAD_HEAD_MAX;
-	s->pend_n = 0;
-	s->ring_dirty = false;
-}
-
 int ovg_swim_preload(struct ovg_swim *s, const struct ovg_push_node *nodes, size_t n,
 		     uint64_t now_ms)
 {
 	uint32_t self_inc;
-	size_t pend0, want;
+	size_t want;
 	bool known = false;
 
 	if (!s || (n && !nodes))
@@ -2603,8 +2550,9 @@ int ovg_swim_preload(struct ovg_swim *s, const struct ovg_push_node *nodes, size
 		return -EALREADY;
 	enter(s, now_ms);
 	self_inc = s->self->inc;
-	pend0 = s->pend_n;
-	/* the pending list will become the ring: size it once, exactly */
+	ring_rebuild(s);                   /* self: the records alone are pending */
+	/* size the pending list once, exactly; in ring order (as push-pull
+	 * records often are) ring_rebuild merges them without a sort */
 	want = s->pend_n + OVG_MIN(n, (size_t)s->cfg.members_max);
 	if (want > s->pend_cap) {
 		struct member **pp = realloc(s->pend, want * sizeof(*pp));
@@ -2624,7 +2572,7 @@ int ovg_swim_preload(struct ovg_swim *s, const struct ovg_push_node *nodes, size
 			memcmp(nodes[i].name.p, s->self->name, s->self->name_len) == 0;
 	if (known && s->self->inc == self_inc)
 		ovg_bcast_cancel(&s->q, &s->self->bcast);
-	preload_ring(s, pend0);
+	ring_rebuild(s);
 	run_suspicions(s, now_ms);
 	leave_call(s, now_ms);
 	return 0;
