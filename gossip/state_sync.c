@@ -24,6 +24,28 @@ static int owner_idx_cmp(const void *a, const void *b, void *ctx)
 
 /* ---- digest ---------------------------------------------------------------------------- */
 
+/* The instances a digest (and a summary) lists: us, and every visible one. */
+static bool owner_listed(const struct ovg_state *st, uint32_t i)
+{
+	return i == st->self || owner_visible(owner_get(st, i));
+}
+
+/* Their indexes into idx (room for nowners + 1), sorted; with self_first,
+ * we come first (the receiver of a digest learns who speaks) and the rest
+ * sorted. Returns how many. */
+static uint32_t listed_owners(const struct ovg_state *st, uint32_t *idx, bool self_first)
+{
+	uint32_t n = 0, skip = self_first ? 1 : 0;
+
+	if (self_first)
+		idx[n++] = st->self;
+	for (uint32_t i = 0; i < st->nowners; i++)
+		if (owner_listed(st, i) && !(self_first && i == st->self))
+			idx[n++] = i;
+	qsort_r(idx + skip, n - skip, sizeof(*idx), owner_idx_cmp, (void *)st);
+	return n;
+}
+
 int ovg_state_digest_encode(const struct ovg_state *st, uint8_t kind, uint8_t *buf, size_t cap, size_t *len)
 {
 	struct ovg_mp_writer w;
@@ -36,13 +58,7 @@ int ovg_state_digest_encode(const struct ovg_state *st, uint8_t kind, uint8_t *b
 	idx = malloc((st->nowners + 1) * sizeof(*idx));
 	if (!idx)
 		return -ENOMEM;
-	/* we come first (the receiver learns who speaks), the rest sorted */
-	uint32_t n = 1;
-	idx[0] = st->self;
-	for (uint32_t i = 0; i < st->nowners; i++)
-		if (i != st->self && owner_visible(owner_get(st, i)))
-			idx[n++] = i;
-	qsort_r(idx + 1, n - 1, sizeof(*idx), owner_idx_cmp, (void *)st);
+	uint32_t n = listed_owners(st, idx, true);
 	ovg_mp_writer_init(&w, buf, cap);
 	put_env(&w, kind);
 	ovg_mp_write_array(&w, n);
@@ -81,18 +97,14 @@ static uint64_t sum_step(uint64_t h, uint64_t w)
 
 int ovg_state_summary_hash(const struct ovg_state *st, uint32_t *count, uint64_t *hash)
 {
-	uint32_t *idx = malloc((st->nowners + 1) * sizeof(*idx)), n = 0;
+	uint32_t *idx = malloc((st->nowners + 1) * sizeof(*idx)), n;
 	uint64_t h;
 
 	*count = 0;
 	*hash = 0;
 	if (!idx)
 		return -ENOMEM;
-	/* exactly the instances a digest lists: us, and every visible one */
-	for (uint32_t i = 0; i < st->nowners; i++)
-		if (i == st->self || owner_visible(owner_get(st, i)))
-			idx[n++] = i;
-	qsort_r(idx, n, sizeof(*idx), owner_idx_cmp, (void *)st);
+	n = listed_owners(st, idx, false);   /* exactly the instances a digest lists */
 	h = sum_step(SUM_SEED, n);
 	for (uint32_t i = 0; i < n; i++) {
 		const struct owner *o = owner_get(st, idx[i]);
@@ -504,13 +516,13 @@ static int compare_summary(struct ovg_state *st, uint64_t now_ms, const uint8_t 
 	/* the sender lists itself, so a true match knows it (and can only be
 	 * us or visible); anything else is a collision: say it differs */
 	if (sum.count != count || sum.hash != hash || from == NO_OWNER ||
-	    (from != st->self && !owner_visible(owner_get(st, from)))) {
+	    !owner_listed(st, from)) {
 		rx->summary_differs = true;
 		return 0;
 	}
 	for (uint32_t i = 0; i < st->nowners; i++) {
 		struct owner *o = owner_get(st, i);
-		if (i != from && (i == st->self || owner_visible(o)) && o->wm > o->adv)
+		if (i != from && owner_listed(st, i) && o->wm > o->adv)
 			o->adv = o->wm;
 	}
 	st->caught_up = true;
